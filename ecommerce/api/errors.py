@@ -1,0 +1,56 @@
+"""Every error answers JSON with ``detail``; a 500 logs the stack, never shows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ecommerce.core.errors import DomainError
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    body: dict[str, Any] = {"detail": exc.detail, **exc.extra}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # ``ctx`` may hold exception objects; drop the echo of secrets such as passwords.
+    errors = []
+    for error in exc.errors():
+        error = {k: v for k, v in error.items() if k not in ("ctx", "url")}
+        if any(isinstance(p, str) and "password" in p for p in error.get("loc", ())):
+            error.pop("input", None)
+        errors.append(error)
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    # Unhandled exceptions: RequestIdMiddleware answers them, with the request id.
+
+
+def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each domain error it may raise, for /openapi.json."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        responses[error.status_code] = {
+            "description": error.default_detail,
+            "content": {"application/json": {"example": {"detail": error.default_detail}}},
+        }
+    return responses

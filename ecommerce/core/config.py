@@ -1,0 +1,150 @@
+"""Settings: every ``ECOMMERCE_*`` variable of the contract, typed and validated once."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "ECOMMERCE_"
+
+# The bundled fake gateway (``ecommerce fake-gateway``) listens here with this key.
+FAKE_GATEWAY_URL = "http://127.0.0.1:8090"
+FAKE_GATEWAY_API_KEY = "sk_test_ecommerce"
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    environment: Literal["development", "production"] = "development"
+
+    # Unset: the launcher starts an embedded PostgreSQL under ``data_dir``.
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    # Per worker process: workers x (pool_size + max_overflow) must fit max_connections.
+    db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 5
+    db_max_overflow: Annotated[int, Field(ge=0, le=1000)] = 5
+    db_pool_timeout: Annotated[float, Field(gt=0, le=600)] = 10.0
+    db_pool_recycle: Annotated[int, Field(ge=-1)] = 1800
+    db_statement_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    db_connect_timeout: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+    jwt_secret: SecretStr | None = None
+    access_token_ttl: Annotated[int, Field(gt=0, le=30 * 24 * 3600)] = 3600
+
+    first_admin_email: EmailStr | None = None
+    first_admin_password: SecretStr | None = None
+
+    payment_gateway_url: AnyHttpUrl = AnyHttpUrl(FAKE_GATEWAY_URL)
+    payment_gateway_api_key: SecretStr = SecretStr(FAKE_GATEWAY_API_KEY)
+    payment_gateway_timeout: Annotated[float, Field(gt=0, le=300)] = 5.0
+    payment_gateway_max_connections: Annotated[int, Field(ge=1, le=1000)] = 50
+
+    reconcile_interval: Annotated[float, Field(gt=0, le=86400)] = 10.0
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+
+    idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool | None = None  # None: JSON in production, readable in development
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql+asyncpg://", "postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql+asyncpg:// URL")
+        rest = value.split("://", 1)[1]
+        if not rest or (rest.startswith("/") and "host=" not in rest):
+            raise ValueError("must name a host")
+        return "postgresql+asyncpg://" + rest
+
+    @model_validator(mode="after")
+    def _safe_for_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("ECOMMERCE_JWT_SECRET: production needs a secret of 32+ characters")
+        if self.database_url is None:
+            raise ValueError("ECOMMERCE_DATABASE_URL: production needs an external database")
+        if (
+            str(self.payment_gateway_url).rstrip("/") == FAKE_GATEWAY_URL
+            or self.payment_gateway_api_key.get_secret_value() == FAKE_GATEWAY_API_KEY
+        ):
+            raise ValueError(
+                "ECOMMERCE_PAYMENT_GATEWAY_URL: production refuses the bundled fake gateway "
+                "and its test key"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def gateway_base_url(self) -> str:
+        return str(self.payment_gateway_url).rstrip("/")
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_json is None else self.log_json
+
+    def signing_key(self) -> str:
+        assert self.jwt_secret is not None, "with_runtime_defaults() fills the JWT secret"
+        return self.jwt_secret.get_secret_value()
+
+    def with_runtime_defaults(self) -> Settings:
+        """Fill what development may leave unset: a JWT secret random per start."""
+        if self.jwt_secret is not None:
+            return self
+        return self.model_copy(update={"jwt_secret": SecretStr(secrets.token_urlsafe(48))})
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = first.get("loc") or ()
+    message = str(first.get("msg", "invalid value"))
+    if loc:
+        name = ENV_PREFIX + str(loc[0]).upper()
+        value = first.get("input")
+        shown = (
+            "" if "secret" in name.lower() or "password" in name.lower() else f" (got {value!r})"
+        )
+        return f"{name}: {message}{shown}"
+    # Model-level validators already name their variable.
+    return message.removeprefix("Value error, ")
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, turning any error into one clear line."""
+    try:
+        return Settings().with_runtime_defaults()
+    except ValidationError as error:
+        raise ConfigError(_one_line(error)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

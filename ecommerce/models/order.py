@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ecommerce.models.base import Base, created_at_column, id_column, updated_at_column
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+class Order(Base):
+    __tablename__ = "order"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'payment_failed', 'shipped', 'cancelled')",
+            name="status_known",
+        ),
+        CheckConstraint("total >= 0", name="total_non_negative"),
+        Index("ix_order_user_id_id", "user_id", "id"),
+        # The reconciler's sweep reads only the few pending orders.
+        Index(
+            "ix_order_pending_created_at",
+            "created_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_order_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = id_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING)
+    total: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The gateway's idempotency keys derive from this, never from the id, so a charge
+    # can never be mistaken for another order's (ids restart when a database is rebuilt).
+    payment_key: Mapped[uuid.UUID] = mapped_column(
+        Uuid, unique=True, default=uuid.uuid4, server_default=text("gen_random_uuid()")
+    )
+    charge_id: Mapped[str | None] = mapped_column(String(255))
+    payment_status: Mapped[str | None] = mapped_column(String(32))
+    refund_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    items: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", lazy="raise", order_by="OrderLine.id"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_line"
+    __table_args__ = (
+        CheckConstraint("quantity BETWEEN 1 AND 1000", name="quantity_range"),
+        CheckConstraint("unit_price >= 0", name="unit_price_non_negative"),
+    )
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="RESTRICT"), index=True
+    )
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int]
+    line_total: Mapped[int] = mapped_column(BigInteger)
+
+    order: Mapped[Order] = relationship(back_populates="items", lazy="raise")
