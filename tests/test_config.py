@@ -66,7 +66,7 @@ def test_env_file_is_read(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None
 def test_production_refuses_a_missing_jwt_secret(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("ECOMMERCE_ENVIRONMENT", "production")
     clean_env.setenv("ECOMMERCE_DATABASE_URL", "postgresql+asyncpg://u@db/shop")
-    with pytest.raises(ConfigError, match="^ECOMMERCE_JWT_SECRET:"):
+    with pytest.raises(ConfigError, match=r"^ECOMMERCE_JWT_SECRET:"):
         load_settings()
 
 
@@ -74,7 +74,7 @@ def test_production_refuses_the_fake_gateway(clean_env: pytest.MonkeyPatch) -> N
     clean_env.setenv("ECOMMERCE_ENVIRONMENT", "production")
     clean_env.setenv("ECOMMERCE_DATABASE_URL", "postgresql+asyncpg://u@db/shop")
     clean_env.setenv("ECOMMERCE_JWT_SECRET", "s" * 40)
-    with pytest.raises(ConfigError, match="^ECOMMERCE_PAYMENT_GATEWAY_URL:"):
+    with pytest.raises(ConfigError, match=r"^ECOMMERCE_PAYMENT_GATEWAY_URL:"):
         load_settings()
     clean_env.setenv("ECOMMERCE_PAYMENT_GATEWAY_URL", "https://gateway.example.com")
     clean_env.setenv("ECOMMERCE_PAYMENT_GATEWAY_API_KEY", "sk_live_real")
