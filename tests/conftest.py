@@ -62,7 +62,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "log_level": "INFO",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
