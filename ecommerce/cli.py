@@ -7,8 +7,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from urllib.parse import urlsplit
 
+from ecommerce.core.config import FAKE_GATEWAY_API_KEY, FAKE_GATEWAY_URL
 from ecommerce.core.logging import configure_logging
+from ecommerce.fake_gateway import run as run_fake_gateway
+from ecommerce.fake_gateway.process import fake_gateway_beside
 from ecommerce.launcher import migrate as run_migrations
 from ecommerce.launcher import prepare_environment
 
@@ -21,16 +26,27 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["ECOMMERCE_WORKERS"] = str(args.workers)
     if args.bind is not None:
         os.environ["ECOMMERCE_BIND"] = args.bind
-    prepare_environment()
+    settings = prepare_environment()
     run_migrations()
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", "python:ecommerce.gunicorn_config"]
-    return subprocess.call(gunicorn)  # noqa: S603 - our own interpreter and module
+    with ExitStack() as stack:
+        if args.demo:
+            configure_logging(json=settings.json_logs, level=settings.log_level)
+            stack.enter_context(fake_gateway_beside(settings))
+        return subprocess.call(gunicorn)  # noqa: S603 - our own interpreter and module
 
 
 def migrate(_: argparse.Namespace) -> int:
     settings = prepare_environment()
     configure_logging(json=settings.json_logs, level=settings.log_level)
     run_migrations()
+    return 0
+
+
+def fake_gateway(args: argparse.Namespace) -> int:
+    """Serve the bundled fake card gateway until interrupted."""
+    configure_logging(json=False, level="INFO")
+    run_fake_gateway(host=args.host, port=args.port, api_key=args.api_key)
     return 0
 
 
@@ -41,10 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="migrate, then serve with gunicorn + uvicorn workers")
     p.add_argument("--workers", type=int, help="worker processes (default: 2 x cores + 1)")
     p.add_argument("--bind", help="address:port (default 127.0.0.1:8000)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="also run the fake gateway beside the service (when it is the configured one)",
+    )
     p.set_defaults(handler=serve)
 
     p = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     p.set_defaults(handler=migrate)
+
+    fake = urlsplit(FAKE_GATEWAY_URL)
+    p = sub.add_parser("fake-gateway", help="serve the bundled fake card gateway")
+    p.add_argument("--host", default=fake.hostname, help=f"default {fake.hostname}")
+    p.add_argument("--port", type=int, default=fake.port, help=f"default {fake.port}")
+    p.add_argument(
+        "--api-key", default=FAKE_GATEWAY_API_KEY, help="expected Bearer key (default: test key)"
+    )
+    p.set_defaults(handler=fake_gateway)
     return parser
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
+from ecommerce.services.payment import PaymentGateway
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -22,8 +23,14 @@ def get_database(request: Request) -> Database:
     return database
 
 
+def get_gateway(request: Request) -> PaymentGateway:
+    gateway: PaymentGateway = request.state.gateway
+    return gateway
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
 
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
