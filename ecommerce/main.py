@@ -6,15 +6,17 @@ resource are made in the lifespan and closed on shutdown, in reverse order.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 from fastapi import FastAPI
 
-from ecommerce.api.endpoints import health
+from ecommerce.api.endpoints import health, orders
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.middlewares import RequestIdMiddleware
 from ecommerce.core.config import Settings, load_settings
@@ -22,8 +24,21 @@ from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
 from ecommerce.services.payment import PaymentGateway
+from ecommerce.services.reconciler import Reconciler
 
 logger = logging.getLogger("ecommerce")
+
+
+@asynccontextmanager
+async def background_task(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``work`` for the life of the block; cancel it and wait for it on the way out."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def resolve_database_url(settings: Settings) -> str:
@@ -46,8 +61,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gateway = PaymentGateway.open(active)  # the one gateway session of this process
             stack.push_async_callback(gateway.close)
             app.state.gateway = gateway
+            reconciler = Reconciler(database, gateway, active)
+            app.state.reconciler = reconciler
+            app.state.settings = active
+            await stack.enter_async_context(background_task(reconciler.run(), "reconciler"))
             logger.info("started (environment=%s)", active.environment)
-            yield {"settings": active, "database": database, "gateway": gateway}
+            yield {
+                "settings": active,
+                "database": database,
+                "gateway": gateway,
+                "reconciler": reconciler,
+            }
             logger.info("shutting down")
 
     app = FastAPI(
@@ -58,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(orders.router)
     app.add_middleware(RequestIdMiddleware)
     return app
 
