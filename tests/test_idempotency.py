@@ -20,7 +20,10 @@ from tests.support.shop import (
 
 
 def body(product_id: int, quantity: int = 1) -> dict[str, Any]:
-    return {"items": [{"product_id": product_id, "quantity": quantity}], "payment_token": "tok_visa"}
+    return {
+        "items": [{"product_id": product_id, "quantity": quantity}],
+        "payment_token": "tok_visa",
+    }
 
 
 async def test_concurrent_requests_with_one_key_make_one_order(
@@ -33,7 +36,10 @@ async def test_concurrent_requests_with_one_key_make_one_order(
     product = await new_product(client, admin_headers, stock=50)
     headers = customer_headers | {"Idempotency-Key": "checkout-42"}
     responses = await asyncio.gather(
-        *(client.post("/api/v1/orders", headers=headers, json=body(product["id"])) for _ in range(15))
+        *(
+            client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+            for _ in range(15)
+        )
     )
     codes = [r.status_code for r in responses]
     # Each duplicate either waited and replayed the answer, or was told 409 at once.
@@ -55,7 +61,9 @@ async def test_same_key_different_body_is_422(
 ) -> None:
     product = await new_product(client, admin_headers, stock=5)
     headers = customer_headers | {"Idempotency-Key": "k1"}
-    assert (await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))).status_code == 201
+    assert (
+        await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    ).status_code == 201
     other = await client.post("/api/v1/orders", headers=headers, json=body(product["id"], 2))
     assert other.status_code == 422
     assert "Idempotency-Key" in other.json()["detail"]
@@ -70,8 +78,12 @@ async def test_key_is_scoped_to_the_user(
     product = await new_product(client, admin_headers, stock=5)
     someone_else = await new_customer(client)
     key = {"Idempotency-Key": "shared-key"}
-    first = await client.post("/api/v1/orders", headers=customer_headers | key, json=body(product["id"]))
-    second = await client.post("/api/v1/orders", headers=someone_else | key, json=body(product["id"]))
+    first = await client.post(
+        "/api/v1/orders", headers=customer_headers | key, json=body(product["id"])
+    )
+    second = await client.post(
+        "/api/v1/orders", headers=someone_else | key, json=body(product["id"])
+    )
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] != second.json()["id"]
     assert await stock_of(admin_engine, product["id"]) == 3
@@ -85,7 +97,10 @@ async def test_errors_are_replayed_too(
 ) -> None:
     product = await new_product(client, admin_headers, stock=1)
     headers = customer_headers | {"Idempotency-Key": "declined-once"}
-    declined = {"items": [{"product_id": product["id"], "quantity": 1}], "payment_token": "tok_chargeDeclined"}
+    declined = {
+        "items": [{"product_id": product["id"], "quantity": 1}],
+        "payment_token": "tok_chargeDeclined",
+    }
     first = await client.post("/api/v1/orders", headers=headers, json=declined)
     again = await client.post("/api/v1/orders", headers=headers, json=declined)
     assert first.status_code == again.status_code == 402
@@ -139,9 +154,13 @@ async def test_old_keys_are_purged(
 ) -> None:
     product = await new_product(client, admin_headers, stock=5)
     headers = customer_headers | {"Idempotency-Key": "old"}
-    assert (await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))).status_code == 201
+    assert (
+        await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    ).status_code == 201
     async with admin_engine.begin() as conn:
-        await conn.execute(text("UPDATE idempotency_key SET created_at = now() - interval '25 hours'"))
+        await conn.execute(
+            text("UPDATE idempotency_key SET created_at = now() - interval '25 hours'")
+        )
     result = await app.state.reconciler.sweep()
     assert result.purged_keys == 1
     # The key is free again: the same request now places a new order.

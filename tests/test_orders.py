@@ -13,7 +13,11 @@ from tests.support.shop import assert_money_matches_orders, new_product, stock_o
 
 
 async def place(
-    client: AsyncClient, headers: dict[str, str], product_id: int, quantity: int = 1, token: str = "tok_visa"
+    client: AsyncClient,
+    headers: dict[str, str],
+    product_id: int,
+    quantity: int = 1,
+    token: str = "tok_visa",
 ) -> dict[str, Any]:
     response = await client.post(
         "/api/v1/orders",
@@ -43,13 +47,17 @@ async def test_orders_are_private(
 ) -> None:
     mine = await place(client, customer_headers, product["id"])
     theirs = await place(client, other_customer_headers, product["id"])
-    assert (await client.get(f"/api/v1/orders/{theirs['id']}", headers=customer_headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/orders/{theirs['id']}", headers=customer_headers)
+    ).status_code == 404
     assert (await client.get("/api/v1/orders/999999", headers=customer_headers)).status_code == 404
     listed = (await client.get("/api/v1/orders", headers=customer_headers)).json()
     assert [o["id"] for o in listed["items"]] == [mine["id"]]
     everyone = (await client.get("/api/v1/orders", headers=admin_headers)).json()
     assert [o["id"] for o in everyone["items"]] == [mine["id"], theirs["id"]]
-    assert (await client.get(f"/api/v1/orders/{theirs['id']}", headers=admin_headers)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/orders/{theirs['id']}", headers=admin_headers)
+    ).status_code == 200
     assert (await client.get("/api/v1/orders")).status_code == 401
     # Others' orders are not theirs to cancel either: 404, not 403.
     cancel = await client.post(f"/api/v1/orders/{theirs['id']}/cancel", headers=customer_headers)
@@ -122,7 +130,9 @@ async def test_only_paid_orders_cancel(
     response = await client.post(f"/api/v1/orders/{failed['id']}/cancel", headers=customer_headers)
     assert response.status_code == 409
     shipped = await place(client, customer_headers, product["id"])
-    assert (await client.post(f"/api/v1/orders/{shipped['id']}/ship", headers=admin_headers)).status_code == 200
+    assert (
+        await client.post(f"/api/v1/orders/{shipped['id']}/ship", headers=admin_headers)
+    ).status_code == 200
     response = await client.post(f"/api/v1/orders/{shipped['id']}/cancel", headers=customer_headers)
     assert response.status_code == 409
 
@@ -143,7 +153,9 @@ async def test_ship(
     assert shipped.json()["status"] == "shipped"
     twice = await client.post(f"/api/v1/orders/{order['id']}/ship", headers=admin_headers)
     assert twice.status_code == 409
-    assert (await client.post("/api/v1/orders/999999/ship", headers=admin_headers)).status_code == 404
+    assert (
+        await client.post("/api/v1/orders/999999/ship", headers=admin_headers)
+    ).status_code == 404
     failed = await place(client, customer_headers, product["id"], token="tok_chargeDeclined")
     response = await client.post(f"/api/v1/orders/{failed['id']}/ship", headers=admin_headers)
     assert response.status_code == 409

@@ -9,6 +9,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ecommerce.fake_gateway import Mode
 from ecommerce.services.reconciler import Reconciler
 from tests.support.gateway import FakeGateway
 from tests.support.shop import assert_money_matches_orders, new_product, order_statuses, stock_of
@@ -19,7 +20,7 @@ async def unknown_outcome_orders(
     headers: dict[str, str],
     fake_gateway: FakeGateway,
     product_id: int,
-    mode: str,
+    mode: Mode,
     count: int,
 ) -> list[int]:
     ids = []
@@ -28,7 +29,10 @@ async def unknown_outcome_orders(
         response = await client.post(
             "/api/v1/orders",
             headers=headers,
-            json={"items": [{"product_id": product_id, "quantity": 1}], "payment_token": "tok_visa"},
+            json={
+                "items": [{"product_id": product_id, "quantity": 1}],
+                "payment_token": "tok_visa",
+            },
         )
         assert response.status_code == 502, response.text
         ids.append(response.json()["order_id"])
@@ -39,7 +43,10 @@ async def make_settleable(engine: AsyncEngine) -> None:
     """Age every pending order past the grace period, as if minutes went by."""
     async with engine.begin() as conn:
         await conn.execute(
-            text('UPDATE "order" SET updated_at = now() - interval \'1 minute\' WHERE status = \'pending\'')
+            text(
+                "UPDATE \"order\" SET updated_at = now() - interval '1 minute' "
+                "WHERE status = 'pending'"
+            )
         )
 
 
@@ -117,7 +124,7 @@ async def test_reconciler_completes_an_unconfirmed_refund(
     cancel = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=customer_headers)
     assert cancel.status_code == 504
     async with admin_engine.begin() as conn:
-        await conn.execute(text('UPDATE "order" SET updated_at = now() - interval \'1 minute\''))
+        await conn.execute(text("UPDATE \"order\" SET updated_at = now() - interval '1 minute'"))
     reconciler = Reconciler(app.state.database, app.state.gateway, app.state.settings)
     await reconciler.sweep()
     assert (await order_statuses(admin_engine))[order_id] == "cancelled"

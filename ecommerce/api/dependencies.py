@@ -61,14 +61,21 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
 async def get_optional_user(
-    token: TokenDep, session: SessionDep, settings: SettingsDep
+    token: TokenDep, database: DatabaseDep, settings: SettingsDep
 ) -> User | None:
     """The signed-in user, or ``None`` without a token. A bad token is 401 even here:
     a client that sent credentials should learn they are wrong, not be served as anonymous.
+
+    The user is read on a short session of its own, not the request's: a route that
+    waits on the network (checkout, cancel) must not hold a pooled connection meanwhile.
     """
     if token is None:
         return None
-    user = await user_service.get(session, decode_access_token(token, settings))
+    user_id = decode_access_token(token, settings)
+    async with database.session() as session:
+        user = await user_service.get(session, user_id)
+        if user is not None:
+            session.expunge(user)  # a plain loaded object, usable after the session ends
     if user is None:  # a valid signature for an account that no longer exists
         raise NotAuthenticated(INVALID_CREDENTIALS)
     return user

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -13,8 +13,17 @@ from ecommerce.models import Order, OrderLine, OrderStatus
 from ecommerce.repositories.pagination import PageRequest, paginate
 
 
-def with_items() -> Select[tuple[Order]]:
+def with_items() -> Select[Order]:
     return select(Order).options(selectinload(Order.items))
+
+
+def payment_status_in(values: set[str | None]) -> ColumnElement[bool]:
+    """``payment_status IN (...)``, where None in ``values`` stands for SQL NULL."""
+    known = [value for value in values if value is not None]
+    clauses = [Order.payment_status.in_(known)] if known else []
+    if None in values:
+        clauses.append(Order.payment_status.is_(None))
+    return or_(*clauses)
 
 
 async def get(session: AsyncSession, order_id: int) -> Order | None:
@@ -67,10 +76,7 @@ async def set_payment_status(
 ) -> bool:
     """Change only the payment status (e.g. claim a refund), conditionally."""
     conditions = [Order.id == order_id, Order.status == status]
-    known = {s for s in expect if s is not None}
-    clause = Order.payment_status.in_(known)
-    if None in expect:
-        clause = clause | Order.payment_status.is_(None)
+    clause = payment_status_in(expect)
     result = await session.execute(
         update(Order)
         .where(*conditions, clause)
@@ -110,10 +116,7 @@ async def claim_stale(
     alone while this one talks to the gateway (outside any transaction), and picks them
     up again if this one dies.
     """
-    known = {s for s in payment_status if s is not None}
-    clause = Order.payment_status.in_(known)
-    if None in payment_status:
-        clause = clause | Order.payment_status.is_(None)
+    clause = payment_status_in(payment_status)
     ids = (
         select(Order.id)
         .where(

@@ -24,9 +24,7 @@ class OrderCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [
-                {"items": [{"product_id": 1, "quantity": 2}], "payment_token": "tok_visa"}
-            ]
+            "examples": [{"items": [{"product_id": 1, "quantity": 2}], "payment_token": "tok_visa"}]
         },
     )
 
@@ -40,7 +38,8 @@ class OrderCreate(BaseModel):
         for item in items:
             if item.product_id in seen:
                 raise ValueError(
-                    f"product {item.product_id} appears twice; send one line with the total quantity"
+                    f"product {item.product_id} appears twice; "
+                    "send one line with the total quantity"
                 )
             seen.add(item.product_id)
         return items

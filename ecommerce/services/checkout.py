@@ -148,9 +148,7 @@ async def place_order(
             await session.commit()
         if on_unknown_outcome is not None:
             on_unknown_outcome()
-        logger.warning(
-            "payment outcome unknown for order %s: %s", order_id, type(unknown).__name__
-        )
+        logger.warning("payment outcome unknown for order %s: %s", order_id, type(unknown).__name__)
         error: DomainError = type(unknown)(
             f"{unknown.detail}; order {order_id} stays pending until its payment is settled",
             order_id=order_id,

@@ -52,7 +52,9 @@ def fingerprint(method: str, path: str, body: Any) -> str:
 
 
 def order_answer(order: Order) -> Answer:
-    return Answer(201, orjson.loads(orjson.dumps(OrderRead.from_order(order).model_dump(mode="json"))))
+    return Answer(
+        201, orjson.loads(orjson.dumps(OrderRead.from_order(order).model_dump(mode="json")))
+    )
 
 
 def error_answer(error: DomainError) -> Answer:
@@ -103,9 +105,7 @@ class IdempotentOrders:
             if row is None:  # purged between our insert and this read: claim again
                 return None, None
             if row.fingerprint != print_:
-                raise InvalidInput(
-                    "This Idempotency-Key was used with a different request body"
-                )
+                raise InvalidInput("This Idempotency-Key was used with a different request body")
             if row.response_status is not None:
                 return Answer(row.response_status, row.response_body), None
             if not await keys.take_over(session, row.id, lease=self.lease):
@@ -136,7 +136,9 @@ class IdempotentOrders:
         except DomainError as error:
             async with self.database.session() as session:
                 if error.status_code < 500:
-                    await keys.store_answer(session, row_id, error.status_code, error_answer(error).body)
+                    await keys.store_answer(
+                        session, row_id, error.status_code, error_answer(error).body
+                    )
                 else:
                     await keys.release(session, row_id)
                 await session.commit()

@@ -98,7 +98,9 @@ async def cancel(database: Database, gateway: PaymentGateway, user: User, order_
     async with database.session() as session:
         order = await get_visible(session, user, order_id)
         if order.status != OrderStatus.PAID:
-            raise Conflict(f"Order {order_id} is {order.status}; only a paid order can be cancelled")
+            raise Conflict(
+                f"Order {order_id} is {order.status}; only a paid order can be cancelled"
+            )
         claimed = await orders.set_payment_status(
             session,
             order_id,

@@ -22,9 +22,7 @@ async def new_customer(client: AsyncClient, name: str | None = None) -> dict[str
         "/api/v1/auth/register", json={"email": email, "password": password}
     )
     assert registered.status_code == 201, registered.text
-    token = await client.post(
-        "/api/v1/auth/token", data={"username": email, "password": password}
-    )
+    token = await client.post("/api/v1/auth/token", data={"username": email, "password": password})
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
@@ -54,7 +52,7 @@ async def stock_of(engine: AsyncEngine, product_id: int) -> int:
 async def order_statuses(engine: AsyncEngine) -> dict[int, str]:
     async with engine.connect() as conn:
         rows = await conn.execute(select(Order.id, Order.status))
-    return {order_id: status for order_id, status in rows}
+    return {row.id: row.status for row in rows}
 
 
 async def assert_money_matches_orders(engine: AsyncEngine, ledger: dict[str, Any]) -> None:
