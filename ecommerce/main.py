@@ -6,15 +6,17 @@ resource are made in the lifespan and closed on shutdown, in reverse order.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 from fastapi import FastAPI
 
-from ecommerce.api.endpoints import auth, health, products, users
+from ecommerce.api.endpoints import auth, health, orders, products, users
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.middlewares import RequestIdMiddleware
 from ecommerce.core.config import Settings, load_settings
@@ -23,8 +25,21 @@ from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
 from ecommerce.services import user as user_service
 from ecommerce.services.payment import PaymentGateway
+from ecommerce.services.reconciler import Reconciler
 
 logger = logging.getLogger("ecommerce")
+
+
+@asynccontextmanager
+async def background_task(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``work`` for the life of the block; cancel it and wait for it on the way out."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def resolve_database_url(settings: Settings) -> str:
@@ -62,8 +77,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(gateway.close)
             app.state.gateway = gateway
             await ensure_first_admin(active, database)
+            reconciler = Reconciler(database, gateway, active)
+            app.state.reconciler = reconciler
+            app.state.settings = active
+            await stack.enter_async_context(background_task(reconciler.run(), "reconciler"))
             logger.info("started (environment=%s)", active.environment)
-            yield {"settings": active, "database": database, "gateway": gateway}
+            yield {
+                "settings": active,
+                "database": database,
+                "gateway": gateway,
+                "reconciler": reconciler,
+            }
             logger.info("shutting down")
 
     app = FastAPI(
@@ -77,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(products.router)
+    app.include_router(orders.router)
     app.add_middleware(RequestIdMiddleware)
     return app
 

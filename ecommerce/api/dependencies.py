@@ -39,21 +39,6 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
 
 
-async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    """One session per request, committed before the response is sent.
-
-    ``scope="function"`` (below) runs the code after ``yield`` when the endpoint returns,
-    not after the response went out (DESIGN rule 5), so a failed commit answers 5xx
-    instead of a 201 the database never kept.
-    """
-    async with database.session() as session:
-        yield session
-        await session.commit()
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
 # auto_error=False: a missing token reaches get_current_user, which answers our own 401
 # (JSON ``detail`` + ``WWW-Authenticate: Bearer``). tokenUrl gives /docs its Authorize form.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -61,14 +46,21 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
 async def get_optional_user(
-    token: TokenDep, session: SessionDep, settings: SettingsDep
+    token: TokenDep, database: DatabaseDep, settings: SettingsDep
 ) -> User | None:
     """The signed-in user, or ``None`` without a token. A bad token is 401 even here:
     a client that sent credentials should learn they are wrong, not be served as anonymous.
+
+    The user is read on a short session of its own, not the request's: a route that
+    waits on the network (checkout, cancel) must not hold a pooled connection meanwhile.
     """
     if token is None:
         return None
-    user = await user_service.get(session, decode_access_token(token, settings))
+    user_id = decode_access_token(token, settings)
+    async with database.session() as session:
+        user = await user_service.get(session, user_id)
+        if user is not None:
+            session.expunge(user)  # a plain loaded object, usable after the session ends
     if user is None:  # a valid signature for an account that no longer exists
         raise NotAuthenticated(INVALID_CREDENTIALS)
     return user
@@ -81,6 +73,27 @@ async def get_current_user(user: Annotated[User | None, Depends(get_optional_use
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_session(
+    database: DatabaseDep, _: Annotated[User | None, Depends(get_optional_user)]
+) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed before the response is sent.
+
+    ``scope="function"`` (below) runs the code after ``yield`` when the endpoint returns,
+    not after the response went out (DESIGN rule 5), so a failed commit answers 5xx
+    instead of a 201 the database never kept.
+
+    The caller's identity is settled first (on its own short session, released at once),
+    so a request never holds two pooled connections: requests that each hold one and
+    wait for a second would starve a busy pool until its timeout.
+    """
+    async with database.session() as session:
+        yield session
+        await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 

@@ -6,12 +6,15 @@ importing this module opens nothing.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -22,6 +25,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import QueuePool
 
 from ecommerce.core.config import Settings
+from ecommerce.core.errors import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 APPLICATION_NAME = "ecommerce"
 
@@ -74,11 +80,21 @@ class Database:
     async def monitored_connection(self) -> AsyncIterator[AsyncConnection]:
         """A pooled connection whose checkout wait is measured and reported."""
         started = time.perf_counter()
-        async with self.engine.connect() as conn:
-            waited = time.perf_counter() - started
-            for observe in self.acquire_observers:
-                observe(waited)
+        try:
+            conn = await self.engine.connect()
+        except PoolTimeout:
+            # Every connection of this worker's pool stayed busy for DB_POOL_TIMEOUT.
+            raise ServiceUnavailable("The database is busy; retry shortly") from None
+        except (OSError, DBAPIError) as error:
+            logger.warning("cannot connect to the database: %s", type(error).__name__)
+            raise ServiceUnavailable("The database cannot be reached") from None
+        waited = time.perf_counter() - started
+        for observe in self.acquire_observers:
+            observe(waited)
+        try:
             yield conn
+        finally:
+            await conn.close()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -13,7 +13,9 @@ from ecommerce.models.base import Base, created_at_column, id_column
 class IdempotencyKey(Base):
     """One Idempotency-Key of one user: its request fingerprint and, once done, its answer.
 
-    ``response_status`` is NULL while the first request is still in flight.
+    ``response_status`` is NULL until an answer worth replaying is stored; ``locked_at``
+    is set while a request holds the key. ``order_id`` links the order the key created, so
+    no retry or take-over can ever create a second one.
     """
 
     __tablename__ = "idempotency_key"
@@ -29,4 +31,5 @@ class IdempotencyKey(Base):
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     response_status: Mapped[int | None] = mapped_column(SmallInteger)
     response_body: Mapped[Any | None] = mapped_column(JSONB)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()

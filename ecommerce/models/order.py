@@ -18,6 +18,16 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class PaymentStatus(enum.StrEnum):
+    """What we know of the money; NULL while the charge's outcome is unknown."""
+
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    NOT_CHARGED = "not_charged"  # the reconciler found no charge for an unknown outcome
+    REFUND_PENDING = "refund_pending"  # a cancel started; the refund will be completed
+    REFUNDED = "refunded"
+
+
 class Order(Base):
     __tablename__ = "order"
     __table_args__ = (

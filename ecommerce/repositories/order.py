@@ -1,0 +1,148 @@
+"""Orders: creation, conditional status moves, the reconciler's claims."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from ecommerce.models import Order, OrderLine, OrderStatus
+from ecommerce.repositories.pagination import PageRequest, paginate
+
+
+def with_items() -> Select[Order]:
+    return select(Order).options(selectinload(Order.items))
+
+
+def payment_status_in(values: set[str | None]) -> ColumnElement[bool]:
+    """``payment_status IN (...)``, where None in ``values`` stands for SQL NULL."""
+    known = [value for value in values if value is not None]
+    clauses = [Order.payment_status.in_(known)] if known else []
+    if None in values:
+        clauses.append(Order.payment_status.is_(None))
+    return or_(*clauses)
+
+
+async def get(session: AsyncSession, order_id: int) -> Order | None:
+    result = await session.execute(
+        with_items().where(Order.id == order_id).execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def add(
+    session: AsyncSession, *, user_id: int, currency: str, lines: Sequence[OrderLine]
+) -> Order:
+    order = Order(
+        user_id=user_id,
+        status=OrderStatus.PENDING,
+        total=sum(line.line_total for line in lines),
+        currency=currency,
+        items=list(lines),
+    )
+    session.add(order)
+    await session.flush()
+    return order
+
+
+async def move(
+    session: AsyncSession,
+    order_id: int,
+    *,
+    from_status: OrderStatus,
+    to_status: OrderStatus,
+    require_payment_status: set[str] | None = None,
+    **values: object,
+) -> bool:
+    """Move an order between statuses only if it is still where we think it is.
+
+    Every transition goes through here: a concurrent checkout, reconciler, cancel or ship
+    that got there first makes this a no-op (False), so nothing is settled twice.
+    """
+    statement = update(Order).where(Order.id == order_id, Order.status == from_status)
+    if require_payment_status is not None:
+        statement = statement.where(Order.payment_status.in_(require_payment_status))
+    result = await session.execute(
+        statement.values(status=to_status, updated_at=func.now(), **values).returning(Order.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def set_payment_status(
+    session: AsyncSession, order_id: int, *, status: OrderStatus, expect: set[str | None], new: str
+) -> bool:
+    """Change only the payment status (e.g. claim a refund), conditionally."""
+    conditions = [Order.id == order_id, Order.status == status]
+    clause = payment_status_in(expect)
+    result = await session.execute(
+        update(Order)
+        .where(*conditions, clause)
+        .values(payment_status=new, updated_at=func.now())
+        .returning(Order.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def touch(session: AsyncSession, order_id: int) -> None:
+    """Mark now as the moment the checkout answered (the reconciler's grace starts here)."""
+    await session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == OrderStatus.PENDING)
+        .values(updated_at=func.now())
+    )
+
+
+async def line_quantities(session: AsyncSession, order_id: int) -> list[tuple[int, int]]:
+    rows = await session.execute(
+        select(OrderLine.product_id, OrderLine.quantity).where(OrderLine.order_id == order_id)
+    )
+    return [(product_id, quantity) for product_id, quantity in rows]
+
+
+async def claim_stale(
+    session: AsyncSession,
+    *,
+    status: OrderStatus,
+    payment_status: set[str | None],
+    older_than: timedelta,
+    limit: int,
+) -> list[Order]:
+    """Claim orders idle for ``older_than`` for settling, skipping ones others hold.
+
+    The claim bumps ``updated_at``: a lease, so another worker or machine leaves them
+    alone while this one talks to the gateway (outside any transaction), and picks them
+    up again if this one dies.
+    """
+    clause = payment_status_in(payment_status)
+    ids = (
+        select(Order.id)
+        .where(
+            Order.status == status,
+            clause,
+            Order.updated_at < func.now() - older_than,
+        )
+        .order_by(Order.updated_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(Order)
+        .where(Order.id.in_(ids))
+        .values(updated_at=func.now())
+        .returning(Order)
+        .execution_options(populate_existing=True)
+    )
+    return list(result.scalars())
+
+
+async def page(
+    session: AsyncSession, *, user_id: int | None, page: PageRequest
+) -> tuple[list[Order], str | None]:
+    statement = with_items()
+    if user_id is not None:
+        statement = statement.where(Order.user_id == user_id)
+    return await paginate(session, statement, page, key=Order.id)

@@ -1,0 +1,165 @@
+"""Placing an order: reserve stock, commit, charge, settle (DESIGN rule 6).
+
+No transaction is open while the gateway is called, and no pooled connection is held
+either: each step takes a short session of its own. A charge whose outcome is unknown
+leaves the order ``pending`` with its stock reserved for the reconciler to settle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ecommerce.core.config import Settings
+from ecommerce.core.database import Database
+from ecommerce.core.errors import (
+    DomainError,
+    GatewayError,
+    GatewayTimeout,
+    GatewayUnavailable,
+    InvalidInput,
+    OutOfStock,
+    PaymentDeclined,
+)
+from ecommerce.models import Order, OrderLine, OrderStatus
+from ecommerce.models.order import PaymentStatus
+from ecommerce.repositories import order as orders
+from ecommerce.repositories import stock
+from ecommerce.schemas.order import OrderCreate
+from ecommerce.services.payment import PaymentGateway
+
+logger = logging.getLogger(__name__)
+
+# Called inside the transaction that creates the order (the idempotency key links it).
+OnCreated = Callable[[AsyncSession, int], Awaitable[None]]
+
+
+def charge_key(order: Order) -> str:
+    """The gateway's idempotency key for this order's charge: retries never charge twice."""
+    return f"order-{order.payment_key}-charge"
+
+
+def refund_key(order: Order) -> str:
+    return f"order-{order.payment_key}-refund"
+
+
+async def _reserve_and_create(
+    session: AsyncSession, settings: Settings, user_id: int, request: OrderCreate
+) -> Order:
+    wanted = sorted((item.product_id, item.quantity) for item in request.items)
+    known = await stock.products_by_id(session, [product_id for product_id, _ in wanted])
+    for product_id, _ in wanted:
+        product = known.get(product_id)
+        if product is None or not product.is_active:
+            raise InvalidInput(f"Product {product_id} does not exist or is not for sale")
+        if product.currency != settings.currency:
+            raise InvalidInput(
+                f"Product {product_id} is priced in {product.currency}; "
+                f"the store sells in {settings.currency}"
+            )
+    lines = []
+    for product_id, quantity in wanted:  # product-id order: concurrent orders never deadlock
+        reserved = await stock.reserve(session, product_id, quantity)
+        if reserved is None:
+            raise OutOfStock(f"Not enough stock for product {product_id}", product_id=product_id)
+        lines.append(
+            OrderLine(
+                product_id=product_id,
+                sku=reserved.sku,
+                name=reserved.name,
+                unit_price=reserved.price,
+                quantity=quantity,
+                line_total=reserved.price * quantity,
+            )
+        )
+    return await orders.add(session, user_id=user_id, currency=settings.currency, lines=lines)
+
+
+async def settle_failed(session: AsyncSession, order_id: int, payment_status: str) -> bool:
+    """``pending`` -> ``payment_failed`` and the stock back, once, whoever gets there first."""
+    moved = await orders.move(
+        session,
+        order_id,
+        from_status=OrderStatus.PENDING,
+        to_status=OrderStatus.PAYMENT_FAILED,
+        payment_status=payment_status,
+    )
+    if moved:
+        await stock.release(session, await orders.line_quantities(session, order_id))
+    return moved
+
+
+async def settle_paid(session: AsyncSession, order_id: int, charge_id: str) -> bool:
+    return await orders.move(
+        session,
+        order_id,
+        from_status=OrderStatus.PENDING,
+        to_status=OrderStatus.PAID,
+        charge_id=charge_id,
+        payment_status=PaymentStatus.SUCCEEDED,
+    )
+
+
+async def place_order(
+    *,
+    database: Database,
+    gateway: PaymentGateway,
+    settings: Settings,
+    user_id: int,
+    request: OrderCreate,
+    on_created: OnCreated | None = None,
+    on_unknown_outcome: Callable[[], None] | None = None,
+) -> Order:
+    """Reserve, charge and settle one order; returns it ``paid`` or raises a domain error.
+
+    Raises InvalidInput (422) or OutOfStock (409) with nothing reserved or charged;
+    PaymentDeclined (402) with the order ``payment_failed`` and its stock back;
+    GatewayError / GatewayUnavailable / GatewayTimeout (502/503/504) with the order left
+    ``pending`` for the reconciler. Every error after the order exists names its id.
+    """
+    async with database.session() as session:
+        order = await _reserve_and_create(session, settings, user_id, request)
+        if on_created is not None:
+            await on_created(session, order.id)
+        await session.commit()
+    order_id = order.id
+
+    try:
+        charge = await gateway.charge(
+            amount=order.total,
+            currency=order.currency,
+            source=request.payment_token,
+            idempotency_key=charge_key(order),
+            description=f"Order {order_id}",
+            metadata={"order_id": str(order_id)},
+        )
+    except PaymentDeclined as declined:
+        async with database.session() as session:
+            await settle_failed(session, order_id, PaymentStatus.DECLINED)
+            await session.commit()
+        raise PaymentDeclined(declined.detail, **declined.extra, order_id=order_id) from None
+    except (GatewayError, GatewayUnavailable, GatewayTimeout) as unknown:
+        # The charge may or may not exist: only the gateway knows. Keep the stock reserved
+        # and let the reconciler ask it; the grace period starts now.
+        async with database.session() as session:
+            await orders.touch(session, order_id)
+            await session.commit()
+        if on_unknown_outcome is not None:
+            on_unknown_outcome()
+        logger.warning("payment outcome unknown for order %s: %s", order_id, type(unknown).__name__)
+        error: DomainError = type(unknown)(
+            f"{unknown.detail}; order {order_id} stays pending until its payment is settled",
+            order_id=order_id,
+        )
+        raise error from None
+
+    async with database.session() as session:
+        if not await settle_paid(session, order_id, charge.id):
+            # The reconciler settled it first (it found the same charge): nothing to do.
+            logger.info("order %s was settled by the reconciler first", order_id)
+        await session.commit()
+        settled = await orders.get(session, order_id)
+    assert settled is not None
+    return settled

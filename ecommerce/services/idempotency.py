@@ -1,0 +1,158 @@
+"""Idempotency-Key for order placement (brandur's Stripe-like design, in PostgreSQL).
+
+A key is scoped to its user and bound to a fingerprint of the request. The first request
+claims it (``INSERT ... ON CONFLICT DO NOTHING``), links the order it creates in the
+same transaction, and stores its answer. Later requests with the key:
+
+- a different body: 422;
+- an answer stored: replay it (same status, same body);
+- still in flight elsewhere: wait for it (up to a bound), then replay, or 409;
+- no answer but an order linked (the gateway's outcome was unknown, or the holder
+  died): answer from the order as it stands now, never a second order or charge;
+- nothing linked and nobody holding it (the holder died before creating the order):
+  take it over and place the order.
+
+Final answers (201 and 4xx) are stored; 5xx answers are not, since the order they name
+settles later: a retry then reports the settled order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ecommerce.core.database import Database
+from ecommerce.core.errors import Conflict, DomainError, InvalidInput, PaymentDeclined
+from ecommerce.models import Order, OrderStatus
+from ecommerce.repositories import idempotency as keys
+from ecommerce.repositories import order as orders
+from ecommerce.schemas.order import OrderRead
+
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: Any
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
+
+
+def order_answer(order: Order) -> Answer:
+    return Answer(
+        201, orjson.loads(orjson.dumps(OrderRead.from_order(order).model_dump(mode="json")))
+    )
+
+
+def error_answer(error: DomainError) -> Answer:
+    return Answer(error.status_code, {"detail": error.detail, **error.extra})
+
+
+def answer_from_order(order: Order) -> Answer | None:
+    """What a retry learns from an order whose first answer was not final; None: not yet."""
+    if order.status == OrderStatus.PENDING:
+        return None
+    if order.status == OrderStatus.PAYMENT_FAILED:
+        return error_answer(PaymentDeclined("The payment failed", order_id=order.id))
+    return order_answer(order)
+
+
+PlaceOrder = Callable[[Callable[[AsyncSession, int], Awaitable[None]]], Awaitable[Order]]
+
+
+@dataclass
+class IdempotentOrders:
+    database: Database
+    wait_seconds: float  # how long a duplicate waits for the first request's answer
+    lease: timedelta  # after this, a holder that never answered is presumed dead
+
+    async def run(self, *, user_id: int, key: str, print_: str, place: PlaceOrder) -> Answer:
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            async with self.database.session() as session:
+                row_id = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
+                await session.commit()
+            if row_id is not None:
+                return await self._place(row_id, place)
+            answer, row_id = await self._existing(user_id, key, print_)
+            if answer is not None:
+                return answer
+            if row_id is not None:  # we took it over
+                return await self._place(row_id, place)
+            if time.monotonic() >= deadline:
+                raise Conflict("A request with this Idempotency-Key is still in progress")
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _existing(
+        self, user_id: int, key: str, print_: str
+    ) -> tuple[Answer | None, int | None]:
+        """(answer to replay, None) or (None, row we took over) or (None, None): wait."""
+        async with self.database.session() as session:
+            row = await keys.find(session, user_id=user_id, key=key)
+            if row is None:  # purged between our insert and this read: claim again
+                return None, None
+            if row.fingerprint != print_:
+                raise InvalidInput("This Idempotency-Key was used with a different request body")
+            if row.response_status is not None:
+                return Answer(row.response_status, row.response_body), None
+            if not await keys.take_over(session, row.id, lease=self.lease):
+                return None, None  # someone holds it: wait
+            if row.order_id is None:
+                await session.commit()
+                return None, row.id
+            order = await orders.get(session, row.order_id)
+            answer = answer_from_order(order) if order is not None else None
+            if answer is None:
+                await keys.release(session, row.id)
+                await session.commit()
+                raise Conflict(
+                    f"The payment of order {row.order_id} is still being settled; "
+                    "retry later or fetch the order",
+                    order_id=row.order_id,
+                )
+            await keys.store_answer(session, row.id, answer.status_code, answer.body)
+            await session.commit()
+            return answer, None
+
+    async def _place(self, row_id: int, place: PlaceOrder) -> Answer:
+        async def link(session: AsyncSession, order_id: int) -> None:
+            await keys.link_order(session, row_id, order_id)
+
+        try:
+            order = await place(link)
+        except DomainError as error:
+            async with self.database.session() as session:
+                if error.status_code < 500:
+                    await keys.store_answer(
+                        session, row_id, error.status_code, error_answer(error).body
+                    )
+                else:
+                    await keys.release(session, row_id)
+                await session.commit()
+            raise
+        except BaseException:
+            # Unexpected failure or cancellation: free the key (a linked order is kept and
+            # reported to the next retry; without one the retry places the order anew).
+            with anyio.CancelScope(shield=True):
+                async with self.database.session() as session:
+                    await keys.release(session, row_id)
+                    await session.commit()
+            raise
+        answer = order_answer(order)
+        async with self.database.session() as session:
+            await keys.store_answer(session, row_id, answer.status_code, answer.body)
+            await session.commit()
+        return answer

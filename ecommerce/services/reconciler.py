@@ -1,0 +1,141 @@
+"""Settles what a checkout or a cancel left unknown, by asking the gateway.
+
+- A ``pending`` order whose charge outcome is unknown: if the gateway holds a charge
+  with the order's idempotency key the order becomes ``paid``, otherwise
+  ``payment_failed`` with its stock back.
+- A cancel whose refund was not confirmed: the refund is sent again with the same key
+  (the gateway answers with the same refund), then the order becomes ``cancelled``.
+- Idempotency keys past their retention are purged.
+
+Every worker of every machine runs one; claims use ``FOR UPDATE SKIP LOCKED`` plus a
+lease, and every move is conditional, so running many at once settles each order once.
+It keeps going whatever fails: the gateway or the database being down only delays it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ecommerce.core.config import Settings
+from ecommerce.core.database import Database
+from ecommerce.core.errors import DomainError
+from ecommerce.models import Order, OrderStatus
+from ecommerce.models.order import PaymentStatus
+from ecommerce.repositories import idempotency as idempotency_keys
+from ecommerce.repositories import order as orders
+from ecommerce.services.checkout import charge_key, settle_failed, settle_paid
+from ecommerce.services.order import complete_refund, refund
+from ecommerce.services.payment import PaymentGateway
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+CONCURRENT_LOOKUPS = 10
+
+
+@dataclass
+class SweepResult:
+    paid: int = 0
+    failed: int = 0
+    refunded: int = 0
+    unresolved: int = 0
+    purged_keys: int = 0
+
+
+class Reconciler:
+    def __init__(self, database: Database, gateway: PaymentGateway, settings: Settings) -> None:
+        self.database = database
+        self.gateway = gateway
+        self.settings = settings
+        # A checkout's charge call is over (answered or timed out) this long after the
+        # order was last touched, so asking the gateway then cannot race it.
+        self.grace = timedelta(seconds=settings.payment_gateway_timeout)
+        self._wake = asyncio.Event()
+        self._limit = asyncio.Semaphore(CONCURRENT_LOOKUPS)
+
+    def wake_after(self, seconds: float) -> None:
+        """Sweep sooner than the interval: an order becomes settleable at that moment."""
+        asyncio.get_running_loop().call_later(seconds, self._wake.set)
+
+    def wake_when_settleable(self) -> None:
+        self.wake_after(self.grace.total_seconds() + 0.05)
+
+    async def run(self) -> None:
+        while True:
+            # Cleared before the sweep: a wake-up that arrives during it is not lost.
+            self._wake.clear()
+            try:
+                result = await self.sweep()
+                if result != SweepResult():
+                    logger.info("reconciler sweep: %s", result)
+            except Exception:
+                logger.exception("reconciler sweep failed; retrying next interval")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.reconcile_interval):
+                    await self._wake.wait()
+
+    async def sweep(self) -> SweepResult:
+        result = SweepResult()
+        async with self.database.session() as session:
+            unknown = await orders.claim_stale(
+                session,
+                status=OrderStatus.PENDING,
+                payment_status={None},
+                older_than=self.grace,
+                limit=BATCH_SIZE,
+            )
+            refunding = await orders.claim_stale(
+                session,
+                status=OrderStatus.PAID,
+                payment_status={PaymentStatus.REFUND_PENDING},
+                older_than=self.grace,
+                limit=BATCH_SIZE,
+            )
+            await session.commit()
+        outcomes = await asyncio.gather(
+            *(self._settle_charge(order) for order in unknown),
+            *(self._complete_refund(order) for order in refunding),
+        )
+        for outcome in outcomes:
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        async with self.database.session() as session:
+            result.purged_keys = await idempotency_keys.purge(
+                session, older_than=timedelta(hours=self.settings.idempotency_key_ttl_hours)
+            )
+            await session.commit()
+        return result
+
+    async def _settle_charge(self, order: Order) -> str:
+        async with self._limit:
+            try:
+                charge = await self.gateway.find_charge(charge_key(order))
+            except DomainError as error:
+                logger.warning("order %s: gateway lookup failed (%s)", order.id, error.detail)
+                return "unresolved"
+        async with self.database.session() as session:
+            if charge is not None and charge.status == "succeeded":
+                settled = await settle_paid(session, order.id, charge.id)
+                outcome = "paid"
+            else:
+                settled = await settle_failed(session, order.id, PaymentStatus.NOT_CHARGED)
+                outcome = "failed"
+            await session.commit()
+        if settled:
+            logger.info("order %s settled as %s by the reconciler", order.id, outcome)
+        return outcome if settled else "unresolved"
+
+    async def _complete_refund(self, order: Order) -> str:
+        async with self._limit:
+            try:
+                refund_id = await refund(self.gateway, order)
+            except DomainError as error:
+                logger.warning("order %s: refund retry failed (%s)", order.id, error.detail)
+                return "unresolved"
+        async with self.database.session() as session:
+            done = await complete_refund(session, order.id, refund_id)
+            await session.commit()
+        return "refunded" if done else "unresolved"

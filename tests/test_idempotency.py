@@ -1,0 +1,169 @@
+"""Idempotency-Key on POST /api/v1/orders."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.support.gateway import FakeGateway
+from tests.support.shop import (
+    assert_money_matches_orders,
+    new_customer,
+    new_product,
+    order_statuses,
+    stock_of,
+)
+
+
+def body(product_id: int, quantity: int = 1) -> dict[str, Any]:
+    return {
+        "items": [{"product_id": product_id, "quantity": quantity}],
+        "payment_token": "tok_visa",
+    }
+
+
+async def test_concurrent_requests_with_one_key_make_one_order(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    product = await new_product(client, admin_headers, stock=50)
+    headers = customer_headers | {"Idempotency-Key": "checkout-42"}
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+            for _ in range(15)
+        )
+    )
+    codes = [r.status_code for r in responses]
+    # Each duplicate either waited and replayed the answer, or was told 409 at once.
+    assert set(codes) <= {201, 409}
+    created = [r.json() for r in responses if r.status_code == 201]
+    assert created and all(c == created[0] for c in created)
+    assert len(await order_statuses(admin_engine)) == 1
+    assert len((await fake_gateway.ledger())["charges"]) == 1
+    assert await stock_of(admin_engine, product["id"]) == 49
+
+    replay = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    assert replay.status_code == 201
+    assert replay.json() == created[0]
+    await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
+
+
+async def test_same_key_different_body_is_422(
+    client: AsyncClient, admin_headers: dict[str, str], customer_headers: dict[str, str]
+) -> None:
+    product = await new_product(client, admin_headers, stock=5)
+    headers = customer_headers | {"Idempotency-Key": "k1"}
+    assert (
+        await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    ).status_code == 201
+    other = await client.post("/api/v1/orders", headers=headers, json=body(product["id"], 2))
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.json()["detail"]
+
+
+async def test_key_is_scoped_to_the_user(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5)
+    someone_else = await new_customer(client)
+    key = {"Idempotency-Key": "shared-key"}
+    first = await client.post(
+        "/api/v1/orders", headers=customer_headers | key, json=body(product["id"])
+    )
+    second = await client.post(
+        "/api/v1/orders", headers=someone_else | key, json=body(product["id"])
+    )
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] != second.json()["id"]
+    assert await stock_of(admin_engine, product["id"]) == 3
+
+
+async def test_errors_are_replayed_too(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+) -> None:
+    product = await new_product(client, admin_headers, stock=1)
+    headers = customer_headers | {"Idempotency-Key": "declined-once"}
+    declined = {
+        "items": [{"product_id": product["id"], "quantity": 1}],
+        "payment_token": "tok_chargeDeclined",
+    }
+    first = await client.post("/api/v1/orders", headers=headers, json=declined)
+    again = await client.post("/api/v1/orders", headers=headers, json=declined)
+    assert first.status_code == again.status_code == 402
+    assert first.json() == again.json()
+    assert len(await order_statuses(admin_engine)) == 1
+
+
+async def test_retry_after_unknown_outcome_reports_the_settled_order(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5)
+    headers = customer_headers | {"Idempotency-Key": "flaky-network"}
+    await fake_gateway.set_fault("charge_then_error", operations=["charge"], times=1)
+    first = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    assert first.status_code == 502
+    order_id = first.json()["order_id"]
+    # Before the reconciler settles it, a retry learns the order is still being settled.
+    early = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    assert early.status_code == 409
+    assert early.json()["order_id"] == order_id
+    # Once settled, the retry answers with the order; no second order, no second charge.
+    for _ in range(100):
+        if (await order_statuses(admin_engine))[order_id] != "pending":
+            break
+        await asyncio.sleep(0.1)
+    late = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    assert late.status_code == 201
+    assert late.json()["id"] == order_id
+    assert late.json()["status"] == "paid"
+    assert len(await order_statuses(admin_engine)) == 1
+    assert len((await fake_gateway.ledger())["charges"]) == 1
+    await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
+
+
+async def test_key_length_is_checked(client: AsyncClient, customer_headers: dict[str, str]) -> None:
+    headers = customer_headers | {"Idempotency-Key": "x" * 256}
+    response = await client.post("/api/v1/orders", headers=headers, json=body(1))
+    assert response.status_code == 422
+
+
+async def test_old_keys_are_purged(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    app: Any,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5)
+    headers = customer_headers | {"Idempotency-Key": "old"}
+    assert (
+        await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    ).status_code == 201
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE idempotency_key SET created_at = now() - interval '25 hours'")
+        )
+    result = await app.state.reconciler.sweep()
+    assert result.purged_keys == 1
+    # The key is free again: the same request now places a new order.
+    again = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    assert again.status_code == 201
+    assert len(await order_statuses(admin_engine)) == 2

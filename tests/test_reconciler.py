@@ -1,0 +1,132 @@
+"""The reconciler: settles unknown outcomes once, however many run, whatever fails."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ecommerce.fake_gateway import Mode
+from ecommerce.services.reconciler import Reconciler
+from tests.support.gateway import FakeGateway
+from tests.support.shop import assert_money_matches_orders, new_product, order_statuses, stock_of
+
+
+async def unknown_outcome_orders(
+    client: AsyncClient,
+    headers: dict[str, str],
+    fake_gateway: FakeGateway,
+    product_id: int,
+    mode: Mode,
+    count: int,
+) -> list[int]:
+    ids = []
+    for _ in range(count):
+        await fake_gateway.set_fault(mode, operations=["charge"], times=1)
+        response = await client.post(
+            "/api/v1/orders",
+            headers=headers,
+            json={
+                "items": [{"product_id": product_id, "quantity": 1}],
+                "payment_token": "tok_visa",
+            },
+        )
+        assert response.status_code == 502, response.text
+        ids.append(response.json()["order_id"])
+    return ids
+
+
+async def make_settleable(engine: AsyncEngine) -> None:
+    """Age every pending order past the grace period, as if minutes went by."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE \"order\" SET updated_at = now() - interval '1 minute' "
+                "WHERE status = 'pending'"
+            )
+        )
+
+
+async def test_many_reconcilers_settle_each_order_once(
+    app: Any,
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    product = await new_product(client, admin_headers, stock=20)
+    charged = await unknown_outcome_orders(
+        client, customer_headers, fake_gateway, product["id"], "charge_then_error", 5
+    )
+    not_charged = await unknown_outcome_orders(
+        client, customer_headers, fake_gateway, product["id"], "error", 5
+    )
+    assert await stock_of(admin_engine, product["id"]) == 10
+    await make_settleable(admin_engine)
+    state = app.state
+    reconcilers = [Reconciler(state.database, state.gateway, state.settings) for _ in range(4)]
+    await asyncio.gather(*(r.sweep() for r in reconcilers))
+    statuses = await order_statuses(admin_engine)
+    assert {statuses[i] for i in charged} == {"paid"}
+    assert {statuses[i] for i in not_charged} == {"payment_failed"}
+    # Stock came back exactly once for each failed order.
+    assert await stock_of(admin_engine, product["id"]) == 15
+    await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
+
+
+async def test_reconciler_keeps_going_while_the_gateway_is_down(
+    app: Any,
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5)
+    [order_id] = await unknown_outcome_orders(
+        client, customer_headers, fake_gateway, product["id"], "charge_then_error", 1
+    )
+    await make_settleable(admin_engine)
+    reconciler = Reconciler(app.state.database, app.state.gateway, app.state.settings)
+    await fake_gateway.set_fault("error", operations=["lookup"])
+    result = await reconciler.sweep()
+    assert result.unresolved >= 1 or (await order_statuses(admin_engine))[order_id] == "pending"
+    assert (await order_statuses(admin_engine))[order_id] == "pending"
+    await fake_gateway.clear_faults()
+    await make_settleable(admin_engine)  # the failed attempt's lease, as if it ran out
+    await reconciler.sweep()
+    assert (await order_statuses(admin_engine))[order_id] == "paid"
+    assert await stock_of(admin_engine, product["id"]) == 4
+    await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
+
+
+async def test_reconciler_completes_an_unconfirmed_refund(
+    app: Any,
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5)
+    response = await client.post(
+        "/api/v1/orders",
+        headers=customer_headers,
+        json={"items": [{"product_id": product["id"], "quantity": 2}], "payment_token": "tok_visa"},
+    )
+    order_id = response.json()["id"]
+    # The gateway refunds but the answer is lost: the outcome is unknown to us.
+    await fake_gateway.set_fault("hang", operations=["refund"], times=1)
+    cancel = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=customer_headers)
+    assert cancel.status_code == 504
+    async with admin_engine.begin() as conn:
+        await conn.execute(text("UPDATE \"order\" SET updated_at = now() - interval '1 minute'"))
+    reconciler = Reconciler(app.state.database, app.state.gateway, app.state.settings)
+    await reconciler.sweep()
+    assert (await order_statuses(admin_engine))[order_id] == "cancelled"
+    assert await stock_of(admin_engine, product["id"]) == 5
+    await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
