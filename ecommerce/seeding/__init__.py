@@ -1,0 +1,1 @@
+"""Generated data: demo catalog and order history."""
