@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -58,16 +57,15 @@ ORDER_ROWS = (
 )
 
 
-@asynccontextmanager
-async def snapshot(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
-    """A read-only REPEATABLE READ transaction: one consistent view for a long read.
+async def begin_snapshot(conn: AsyncConnection) -> None:
+    """Start a read-only REPEATABLE READ transaction: one consistent view for a long read.
 
-    Orders written while an export runs are not in it, and an order's lines never
-    appear half-written.
+    Orders written while an export runs are not in it, and an order's lines never appear
+    half-written. Nothing to commit: closing the connection rolls it back, which is also
+    the one safe ending when the read was cancelled half-way.
     """
-    conn = await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    async with conn.begin():
-        yield conn
+    await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    await conn.begin()
 
 
 async def stream_order_rows(

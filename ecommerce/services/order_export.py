@@ -42,7 +42,7 @@ from ecommerce.repositories.order_export import (
     UPDATED_AT,
     USER_ID,
     OrderRow,
-    snapshot,
+    begin_snapshot,
     stream_order_rows,
 )
 
@@ -219,7 +219,7 @@ async def export_orders(
     stack = AsyncExitStack()
     try:
         conn = await stack.enter_async_context(database.monitored_connection())
-        conn = await stack.enter_async_context(snapshot(conn))
+        await begin_snapshot(conn)
         chunks = await stack.enter_async_context(aclosing(stream_order_rows(conn, rows_per_chunk)))
         if head := encoder.header():
             yield head
