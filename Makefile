@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## Serve the full service on 127.0.0.1:8000: embedded PostgreSQL, migrations, demo data, fake gateway.
 run: $(STAMP)
-	$(BIN)/ecommerce serve
+	$(BIN)/ecommerce serve --demo
 
 ## The whole test suite against a real PostgreSQL (embedded unless ECOMMERCE_TEST_DATABASE_URL is set).
 test: $(STAMP)

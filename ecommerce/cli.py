@@ -3,16 +3,60 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
+from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ecommerce.core.config import ENV_PREFIX, Settings
+from ecommerce.core.database import Database
 from ecommerce.core.logging import configure_logging
 from ecommerce.launcher import migrate as run_migrations
-from ecommerce.launcher import prepare_environment
+from ecommerce.launcher import prepare_environment, settings_or_exit
+from ecommerce.schemas.user import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 Command = Callable[[argparse.Namespace], int]
+ResultT = TypeVar("ResultT")
+
+
+def in_transaction(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[ResultT]]
+) -> ResultT:
+    """Run ``work`` in one committed transaction on the configured database."""
+
+    async def run() -> ResultT:
+        assert settings.database_url is not None, "prepare_environment() sets the URL"
+        database = Database.connect(settings, settings.database_url)
+        try:
+            async with database.session() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def seed_demo_catalog(settings: Settings) -> None:
+    from ecommerce.services.seed import seed_catalog
+
+    inserted, total = in_transaction(
+        settings, lambda session: seed_catalog(session, settings.currency)
+    )
+    print(f"demo catalog: {inserted} products added ({total} in the demo catalog)")
+
+
+def prepare_demo() -> None:
+    """What ``serve --demo`` does after migrations, before the workers start."""
+    settings = settings_or_exit()
+    seed_demo_catalog(settings)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -23,6 +67,8 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["ECOMMERCE_BIND"] = args.bind
     prepare_environment()
     run_migrations()
+    if args.demo:
+        prepare_demo()
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", "python:ecommerce.gunicorn_config"]
     return subprocess.call(gunicorn)  # noqa: S603 - our own interpreter and module
 
@@ -34,6 +80,56 @@ def migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def seed(_: argparse.Namespace) -> int:
+    settings = prepare_environment()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    run_migrations()
+    seed_demo_catalog(settings)
+    return 0
+
+
+def _admin_password(args: argparse.Namespace) -> str:
+    if args.password:
+        password: str = args.password
+        return password
+    from_env = os.environ.get(ENV_PREFIX + "FIRST_ADMIN_PASSWORD")
+    if from_env:
+        return from_env
+    password = getpass.getpass("Admin password: ")
+    if password != getpass.getpass("Repeat it: "):
+        raise SystemExit("create-admin: the passwords differ")
+    return password
+
+
+def create_admin(args: argparse.Namespace) -> int:
+    """Create the admin, or make an existing user admin (its password kept unless
+    ``--reset-password``). Safe to run while the service runs, or twice."""
+    from ecommerce.services.user import ensure_admin
+
+    settings = prepare_environment()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    raw_email = args.email or settings.first_admin_email
+    if not raw_email:
+        raise SystemExit("create-admin: give --email (or set ECOMMERCE_FIRST_ADMIN_EMAIL)")
+    try:
+        email = TypeAdapter(EmailStr).validate_python(raw_email)
+    except ValidationError:
+        raise SystemExit(f"create-admin: {raw_email!r} is not a valid e-mail address") from None
+    password = _admin_password(args)
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise SystemExit(
+            f"create-admin: the password needs {PASSWORD_MIN_LENGTH} to "
+            f"{PASSWORD_MAX_LENGTH} characters"
+        )
+    run_migrations()
+    outcome = in_transaction(
+        settings,
+        lambda session: ensure_admin(session, email, password, reset_password=args.reset_password),
+    )
+    print(f"admin {email}: {outcome.value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecommerce", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,10 +137,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="migrate, then serve with gunicorn + uvicorn workers")
     p.add_argument("--workers", type=int, help="worker processes (default: 2 x cores + 1)")
     p.add_argument("--bind", help="address:port (default 127.0.0.1:8000)")
+    p.add_argument(
+        "--demo", action="store_true", help="load the demo catalog (ecommerce seed) before serving"
+    )
     p.set_defaults(handler=serve)
 
     p = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     p.set_defaults(handler=migrate)
+
+    p = sub.add_parser("seed", help="load the demo catalog (adds missing products only)")
+    p.set_defaults(handler=seed)
+
+    p = sub.add_parser("create-admin", help="create an admin, or make an existing user admin")
+    p.add_argument("--email", help="default: ECOMMERCE_FIRST_ADMIN_EMAIL")
+    p.add_argument(
+        "--password",
+        help="default: ECOMMERCE_FIRST_ADMIN_PASSWORD, else asked (not echoed)",
+    )
+    p.add_argument(
+        "--reset-password",
+        action="store_true",
+        help="also set this password when the user exists already",
+    )
+    p.set_defaults(handler=create_admin)
     return parser
 
 

@@ -14,13 +14,14 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 
-from ecommerce.api.endpoints import health
+from ecommerce.api.endpoints import auth, health, products, users
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.middlewares import RequestIdMiddleware
 from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
+from ecommerce.services import user as user_service
 
 logger = logging.getLogger("ecommerce")
 
@@ -33,6 +34,20 @@ async def resolve_database_url(settings: Settings) -> str:
     return await anyio.to_thread.run_sync(ensure_database, settings.data_dir)
 
 
+async def ensure_first_admin(settings: Settings, database: Database) -> None:
+    """ECOMMERCE_FIRST_ADMIN_*: that admin exists once start-up is done (every worker
+    runs this; the insert is arbitrated by the unique e-mail index, so one creates it)."""
+    if settings.first_admin_email is None or settings.first_admin_password is None:
+        return
+    async with database.session() as session:
+        outcome = await user_service.ensure_admin(
+            session, settings.first_admin_email, settings.first_admin_password.get_secret_value()
+        )
+        await session.commit()
+    if outcome is not user_service.AdminOutcome.UNCHANGED:
+        logger.info("first admin %s: %s", settings.first_admin_email, outcome.value)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -42,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database = Database.connect(active, await resolve_database_url(active))
             stack.push_async_callback(database.dispose)
             app.state.database = database  # for tests and tools that hold the app
+            await ensure_first_admin(active, database)
             logger.info("started (environment=%s)", active.environment)
             yield {"settings": active, "database": database}
             logger.info("shutting down")
@@ -54,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(products.router)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -27,6 +27,7 @@ from ecommerce.core.embedded_postgres import create_database, server_url, start_
 from ecommerce.launcher import migrate
 from ecommerce.main import create_app
 from ecommerce.models import Base
+from tests.support.auth import *  # noqa: F403 - the user/header fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "ecommerce_test"

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
+from ecommerce.core.errors import Forbidden, NotAuthenticated
+from ecommerce.core.security import INVALID_CREDENTIALS, decode_access_token
+from ecommerce.models import User
+from ecommerce.repositories.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from ecommerce.services import user as user_service
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -39,3 +45,60 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+# auto_error=False: a missing token reaches get_current_user, which answers our own 401
+# (JSON ``detail`` + ``WWW-Authenticate: Bearer``). tokenUrl gives /docs its Authorize form.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def get_optional_user(
+    token: TokenDep, session: SessionDep, settings: SettingsDep
+) -> User | None:
+    """The signed-in user, or ``None`` without a token. A bad token is 401 even here:
+    a client that sent credentials should learn they are wrong, not be served as anonymous.
+    """
+    if token is None:
+        return None
+    user = await user_service.get(session, decode_access_token(token, settings))
+    if user is None:  # a valid signature for an account that no longer exists
+        raise NotAuthenticated(INVALID_CREDENTIALS)
+    return user
+
+
+async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise Forbidden("Admins only")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]
+
+
+def get_page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1 to 100).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="`next_cursor` of the previous page; omit for the first."
+        ),
+    ] = None,
+) -> PageRequest:
+    """``limit`` and ``cursor`` of any list endpoint; an invalid cursor is 422."""
+    return PageRequest.from_cursor(limit, cursor)
+
+
+PageParams = Annotated[PageRequest, Depends(get_page_params)]

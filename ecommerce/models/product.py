@@ -7,6 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ecommerce.models.base import Base, created_at_column, id_column, updated_at_column
 
+# ``stock`` is a PostgreSQL integer.
+MAX_STOCK = 2**31 - 1
+
 
 class Product(Base):
     __tablename__ = "product"

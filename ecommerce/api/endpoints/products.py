@@ -1,0 +1,111 @@
+"""The catalog: public reads, admin writes, stock moves."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from ecommerce.api.dependencies import AdminUser, OptionalUser, PageParams, SessionDep, SettingsDep
+from ecommerce.api.errors import error_responses
+from ecommerce.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from ecommerce.models import Product
+from ecommerce.models.base import MAX_ID
+from ecommerce.schemas.common import Page
+from ecommerce.schemas.product import ProductCreate, ProductRead, ProductUpdate, StockAdjust
+from ecommerce.services import catalog, inventory
+
+router = APIRouter(prefix="/api/v1/products", tags=["products"])
+
+# The route template says {id} (as the contract and metrics labels do).
+ProductId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Product id.")]
+ADMIN_ERRORS = (NotAuthenticated, Forbidden)
+
+
+@router.get(
+    "",
+    response_model=Page[ProductRead],
+    summary="List products",
+    description="Active products in ascending id, a page at a time. `q` matches the name "
+    "or the sku, case-insensitively. Admins also see inactive products; `is_active` "
+    "filters them (for everyone else only active products exist).",
+    responses=error_responses(InvalidInput, NotAuthenticated),
+)
+async def list_products(
+    session: SessionDep,
+    page: PageParams,
+    viewer: OptionalUser,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Case-insensitive substring of the name or the sku.",
+            examples=["shirt"],
+        ),
+    ] = None,
+    is_active: Annotated[
+        bool | None, Query(description="Admins only: filter on `is_active`.")
+    ] = None,
+) -> Page[ProductRead]:
+    if viewer is None or not viewer.is_admin:
+        if is_active is False:  # inactive products do not exist for the public
+            return Page(items=[], next_cursor=None)
+        is_active = True
+    rows, next_cursor = await catalog.list_products(session, page, q=q, is_active=is_active)
+    return Page(items=[ProductRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{id}",
+    response_model=ProductRead,
+    summary="Get a product",
+    description="404 for an inactive product unless the caller is admin.",
+    responses=error_responses(NotFound, NotAuthenticated),
+)
+async def get_product(product_id: ProductId, session: SessionDep, viewer: OptionalUser) -> Product:
+    include_inactive = viewer is not None and viewer.is_admin
+    return await catalog.get_product(session, product_id, include_inactive=include_inactive)
+
+
+@router.post(
+    "",
+    response_model=ProductRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a product (admin)",
+    description="`currency` defaults to the store's (`ECOMMERCE_CURRENCY`) and must be it; "
+    "`stock` defaults to 0. A duplicate sku is 409.",
+    responses=error_responses(*ADMIN_ERRORS, Conflict),
+)
+async def create_product(
+    data: ProductCreate, session: SessionDep, settings: SettingsDep, _: AdminUser
+) -> Product:
+    return await catalog.create_product(session, data, settings.currency)
+
+
+@router.patch(
+    "/{id}",
+    response_model=ProductRead,
+    summary="Edit a product (admin)",
+    description="Any of `name`, `description`, `price`, `is_active`. `stock` is not "
+    "patched (422): it moves only through `POST /products/{id}/stock`.",
+    responses=error_responses(*ADMIN_ERRORS, NotFound),
+)
+async def update_product(
+    product_id: ProductId, data: ProductUpdate, session: SessionDep, _: AdminUser
+) -> Product:
+    return await catalog.update_product(session, product_id, data)
+
+
+@router.post(
+    "/{id}/stock",
+    response_model=ProductRead,
+    summary="Adjust stock (admin)",
+    description="Adds `delta` (negative removes) in one conditional update. A result below "
+    "zero is 409 and changes nothing, whatever the concurrency.",
+    responses=error_responses(*ADMIN_ERRORS, NotFound, Conflict),
+)
+async def adjust_stock(
+    product_id: ProductId, data: StockAdjust, session: SessionDep, _: AdminUser
+) -> Product:
+    return await inventory.adjust_stock(session, product_id, data.delta)

@@ -1,0 +1,51 @@
+"""Users and tokens as the API shows them. The password hash never leaves the server."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+PASSWORD_MIN_LENGTH = 8
+# Long enough for any passphrase, short enough that hashing it is not a denial of service.
+PASSWORD_MAX_LENGTH = 128
+
+Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+
+
+class UserCreate(BaseModel):
+    """A customer registering. Unknown fields (``is_admin``...) are refused."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "password": "correct horse battery",
+                    "full_name": "Ada Lovelace",
+                }
+            ]
+        },
+    )
+
+    email: Annotated[EmailStr, Field(max_length=320)]
+    password: Password
+    full_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str | None
+    is_admin: bool
+    created_at: datetime
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    expires_in: int = Field(description="Seconds until the token expires.")
