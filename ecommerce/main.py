@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 
-from ecommerce.api.endpoints import auth, health, products, users
+from ecommerce.api.endpoints import admin, auth, health, products, users
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.middlewares import RequestIdMiddleware
 from ecommerce.core.config import Settings, load_settings
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(products.router)
+    app.include_router(admin.router)
     app.add_middleware(RequestIdMiddleware)
     return app
 

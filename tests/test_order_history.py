@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.models import Order, OrderLine, OrderStatus, Product, User
-from ecommerce.seeding.order_history import (
+from ecommerce.services.order_history import (
     HISTORY_DAYS,
     ORDERS_PER_CUSTOMER,
     seed_order_history,

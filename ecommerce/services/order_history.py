@@ -33,10 +33,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import anyio
-from pwdlib import PasswordHash
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ecommerce.core.database import Database
+from ecommerce.core.security import hash_password
 from ecommerce.models import OrderStatus
 from ecommerce.repositories.bulk import (
     ORDER_COLUMNS,
@@ -250,10 +250,8 @@ async def _insert_customers(
     before: datetime,
     progress: ProgressCallback,
 ) -> list[int]:
-    # Hashed once, off the event loop: argon2 is deliberately slow.
-    password_hash = await anyio.to_thread.run_sync(
-        PasswordHash.recommended().hash, CUSTOMER_PASSWORD
-    )
+    # Hashed once (off the event loop, like every hash): argon2 is deliberately slow.
+    password_hash = await hash_password(CUSTOMER_PASSWORD)
     run = f"{random.getrandbits(32):08x}"
     customer_ids: list[int] = []
     for size in _batches(count, batch_size):

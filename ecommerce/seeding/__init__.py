@@ -1,1 +1,0 @@
-"""Generated data: demo catalog and order history."""
