@@ -9,14 +9,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ecommerce.core.config import ENV_PREFIX, Settings
+from ecommerce.core.config import ENV_PREFIX, FAKE_GATEWAY_API_KEY, FAKE_GATEWAY_URL, Settings
 from ecommerce.core.database import Database
 from ecommerce.core.logging import configure_logging
+from ecommerce.fake_gateway import run as run_fake_gateway
+from ecommerce.fake_gateway.process import fake_gateway_beside
 from ecommerce.launcher import migrate as run_migrations
 from ecommerce.launcher import prepare_environment, settings_or_exit
 from ecommerce.schemas.user import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -65,18 +69,29 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["ECOMMERCE_WORKERS"] = str(args.workers)
     if args.bind is not None:
         os.environ["ECOMMERCE_BIND"] = args.bind
-    prepare_environment()
+    settings = prepare_environment()
     run_migrations()
     if args.demo:
         prepare_demo()
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", "python:ecommerce.gunicorn_config"]
-    return subprocess.call(gunicorn)  # noqa: S603 - our own interpreter and module
+    with ExitStack() as stack:
+        if args.demo:
+            configure_logging(json=settings.json_logs, level=settings.log_level)
+            stack.enter_context(fake_gateway_beside(settings))
+        return subprocess.call(gunicorn)  # noqa: S603 - our own interpreter and module
 
 
 def migrate(_: argparse.Namespace) -> int:
     settings = prepare_environment()
     configure_logging(json=settings.json_logs, level=settings.log_level)
     run_migrations()
+    return 0
+
+
+def fake_gateway(args: argparse.Namespace) -> int:
+    """Serve the bundled fake card gateway until interrupted."""
+    configure_logging(json=False, level="INFO")
+    run_fake_gateway(host=args.host, port=args.port, api_key=args.api_key)
     return 0
 
 
@@ -193,12 +208,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="worker processes (default: 2 x cores + 1)")
     p.add_argument("--bind", help="address:port (default 127.0.0.1:8000)")
     p.add_argument(
-        "--demo", action="store_true", help="load the demo catalog (ecommerce seed) before serving"
+        "--demo",
+        action="store_true",
+        help="load the demo catalog and run the fake gateway beside the service",
     )
     p.set_defaults(handler=serve)
 
     p = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     p.set_defaults(handler=migrate)
+
+    fake = urlsplit(FAKE_GATEWAY_URL)
+    p = sub.add_parser("fake-gateway", help="serve the bundled fake card gateway")
+    p.add_argument("--host", default=fake.hostname, help=f"default {fake.hostname}")
+    p.add_argument("--port", type=int, default=fake.port, help=f"default {fake.port}")
+    p.add_argument(
+        "--api-key", default=FAKE_GATEWAY_API_KEY, help="expected Bearer key (default: test key)"
+    )
+    p.set_defaults(handler=fake_gateway)
 
     p = sub.add_parser("seed", help="load the demo catalog (adds missing products only)")
     p.add_argument(

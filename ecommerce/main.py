@@ -22,6 +22,7 @@ from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
 from ecommerce.services import user as user_service
+from ecommerce.services.payment import PaymentGateway
 
 logger = logging.getLogger("ecommerce")
 
@@ -57,9 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database = Database.connect(active, await resolve_database_url(active))
             stack.push_async_callback(database.dispose)
             app.state.database = database  # for tests and tools that hold the app
+            gateway = PaymentGateway.open(active)  # the one gateway session of this process
+            stack.push_async_callback(gateway.close)
+            app.state.gateway = gateway
             await ensure_first_admin(active, database)
             logger.info("started (environment=%s)", active.environment)
-            yield {"settings": active, "database": database}
+            yield {"settings": active, "database": database, "gateway": gateway}
             logger.info("shutting down")
 
     app = FastAPI(

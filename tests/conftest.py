@@ -28,6 +28,7 @@ from ecommerce.launcher import migrate
 from ecommerce.main import create_app
 from ecommerce.models import Base
 from tests.support.auth import *  # noqa: F403 - the user/header fixtures
+from tests.support.gateway import FakeGateway, fake_gateway  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "ecommerce_test"
@@ -67,8 +68,14 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(database_url: str, fake_gateway: FakeGateway) -> Settings:  # noqa: F811
+    # Every app test talks to a live fake gateway; a short timeout keeps hang tests quick.
+    return make_settings(
+        database_url,
+        payment_gateway_url=fake_gateway.url,
+        payment_gateway_api_key=fake_gateway.api_key,
+        payment_gateway_timeout=1.0,
+    )
 
 
 @pytest.fixture(scope="session")

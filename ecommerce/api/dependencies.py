@@ -16,6 +16,7 @@ from ecommerce.core.security import INVALID_CREDENTIALS, decode_access_token
 from ecommerce.models import User
 from ecommerce.repositories.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from ecommerce.services import user as user_service
+from ecommerce.services.payment import PaymentGateway
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -28,8 +29,14 @@ def get_database(request: Request) -> Database:
     return database
 
 
+def get_gateway(request: Request) -> PaymentGateway:
+    gateway: PaymentGateway = request.state.gateway
+    return gateway
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
 
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
