@@ -95,12 +95,67 @@ def fake_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
-def seed(_: argparse.Namespace) -> int:
+def seed_order_history(settings: Settings, orders: int) -> None:
+    """Append ``orders`` generated orders, with a progress bar and a summary."""
+    from rich.console import Console
+    from rich.progress import MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
+
+    from ecommerce.services.order_history import HistorySummary
+    from ecommerce.services.order_history import seed_order_history as generate
+
+    console = Console()
+
+    async def run() -> HistorySummary:
+        assert settings.database_url is not None, "prepare_environment() sets the URL"
+        database = Database.connect(settings, settings.database_url)
+        columns = (
+            *Progress.get_default_columns()[:-1],
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        try:
+            with Progress(*columns, console=console) as progress:
+                tasks: dict[str, TaskID] = {}
+
+                def report(phase: str, done: int, total: int) -> None:
+                    if phase not in tasks:
+                        tasks[phase] = progress.add_task(phase, total=total)
+                    progress.update(tasks[phase], completed=done)
+
+                return await generate(database, orders, currency=settings.currency, progress=report)
+        finally:
+            await database.dispose()
+
+    try:
+        summary = asyncio.run(run())
+    except ValueError as error:
+        raise SystemExit(f"seed: {error}") from None
+    shares = ", ".join(
+        f"{status} {count / summary.orders:.1%}" for status, count in summary.statuses.most_common()
+    )
+    console.print(
+        f"order history: {summary.customers:,} customers, {summary.orders:,} orders, "
+        f"{summary.lines:,} lines in {summary.seconds:.1f} s "
+        f"({summary.rows_per_second:,.0f} rows/s)\nstatuses: {shares}",
+        soft_wrap=True,
+    )
+
+
+def seed(args: argparse.Namespace) -> int:
     settings = prepare_environment()
     configure_logging(json=settings.json_logs, level=settings.log_level)
     run_migrations()
     seed_demo_catalog(settings)
+    if args.orders:
+        seed_order_history(settings, args.orders)
     return 0
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def _admin_password(args: argparse.Namespace) -> str:
@@ -172,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=fake_gateway)
 
     p = sub.add_parser("seed", help="load the demo catalog (adds missing products only)")
+    p.add_argument(
+        "--orders",
+        type=positive_int,
+        metavar="N",
+        help="also append N generated orders over the last six months, with their customers "
+        "(each run appends more; stock is not touched)",
+    )
     p.set_defaults(handler=seed)
 
     p = sub.add_parser("create-admin", help="create an admin, or make an existing user admin")

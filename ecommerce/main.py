@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 
-from ecommerce.api.endpoints import auth, health, orders, products, users
+from ecommerce.api.endpoints import admin, auth, health, orders, products, users
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.middlewares import RequestIdMiddleware
 from ecommerce.core.config import Settings, load_settings
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.router)
     app.include_router(products.router)
     app.include_router(orders.router)
+    app.include_router(admin.router)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -1,0 +1,347 @@
+"""GET /api/v1/admin/orders/export: content of both formats, snapshot, permissions and
+the connection given back when a client goes away mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ecommerce.core.config import Settings
+from ecommerce.core.database import Database
+from ecommerce.models import OrderStatus, User
+from ecommerce.services.order_export import CSV_COLUMNS, export_orders
+from ecommerce.services.order_history import seed_order_history
+from tests.support.orders import CatalogProduct, add_order, create_product
+from tests.support.server import serve_in_thread
+
+URL = "/api/v1/admin/orders/export"
+TRICKY_NAME = 'Mug, "large"\nblue'  # a comma, quotes and a newline
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    assert settings.database_url is not None
+    database = Database.connect(settings, settings.database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def orders(admin_engine: AsyncEngine, customer_user: User) -> dict[str, Any]:
+    mug = await create_product(admin_engine, "MUG-02", TRICKY_NAME, 1200)
+    pen = await create_product(admin_engine, "PEN-01", "Pen", 250)
+    paid_at = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    pending_at = datetime(2025, 3, 2, 10, 0, 0, 500, tzinfo=UTC)
+    lines: list[tuple[CatalogProduct, int]] = [(mug, 2), (pen, 3)]
+    paid = await add_order(
+        admin_engine,
+        user_id=customer_user.id,
+        status=OrderStatus.PAID,
+        created_at=paid_at,
+        lines=lines,
+    )
+    pending = await add_order(
+        admin_engine,
+        user_id=customer_user.id,
+        status=OrderStatus.PENDING,
+        created_at=pending_at,
+        lines=[(pen, 1)],
+    )
+    return {"mug": mug, "pen": pen, "paid": paid, "pending": pending, "user": customer_user}
+
+
+def expected_ndjson(orders: dict[str, Any]) -> list[dict[str, Any]]:
+    mug, pen, user_id = orders["mug"], orders["pen"], orders["user"].id
+    return [
+        {
+            "id": orders["paid"],
+            "user_id": user_id,
+            "status": "paid",
+            "items": [
+                {"product_id": mug.id, "sku": "MUG-02", "name": TRICKY_NAME,
+                 "unit_price": 1200, "quantity": 2, "line_total": 2400},
+                {"product_id": pen.id, "sku": "PEN-01", "name": "Pen",
+                 "unit_price": 250, "quantity": 3, "line_total": 750},
+            ],
+            "total": 3150,
+            "currency": "USD",
+            "created_at": "2025-03-01T09:30:00Z",
+            "updated_at": "2025-03-01T09:30:00Z",
+            "payment": {"charge_id": f"ch_test_{orders['paid']}", "status": "succeeded"},
+        },
+        {
+            "id": orders["pending"],
+            "user_id": user_id,
+            "status": "pending",
+            "items": [
+                {"product_id": pen.id, "sku": "PEN-01", "name": "Pen",
+                 "unit_price": 250, "quantity": 1, "line_total": 250},
+            ],
+            "total": 250,
+            "currency": "USD",
+            "created_at": "2025-03-02T10:00:00.000500Z",
+            "updated_at": "2025-03-02T10:00:00.000500Z",
+            "payment": None,
+        },
+    ]  # fmt: skip
+
+
+async def test_ndjson_is_one_order_per_line(
+    orders: dict[str, Any], client: AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get(URL, headers=admin_headers)  # ndjson is the default
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-ndjson"
+    assert re.fullmatch(
+        r'attachment; filename="orders-\d{8}T\d{6}Z\.ndjson"',
+        response.headers["content-disposition"],
+    )
+    assert response.headers["x-request-id"]
+    assert response.content.endswith(b"\n")
+    lines = response.content.splitlines()
+    assert [orjson.loads(line) for line in lines] == expected_ndjson(orders)
+
+
+async def test_csv_has_a_header_and_one_row_per_order_line(
+    orders: dict[str, Any], client: AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get(URL, params={"format": "csv"}, headers=admin_headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"].endswith('.csv"')
+    # The awkward name is quoted, its quotes doubled, its newline kept inside the field.
+    assert '"Mug, ""large""\nblue"' in response.text
+    rows = list(csv.reader(io.StringIO(response.text, newline="")))
+    assert rows[0] == list(CSV_COLUMNS)
+    paid, pending, mug, pen = orders["paid"], orders["pending"], orders["mug"], orders["pen"]
+    user = str(orders["user"].id)
+    paid_fields = [str(paid), user, "paid", "2025-03-01T09:30:00Z", "2025-03-01T09:30:00Z",
+                   "USD", "3150", "succeeded", f"ch_test_{paid}"]  # fmt: skip
+    pending_fields = [str(pending), user, "pending", "2025-03-02T10:00:00.000500Z",
+                      "2025-03-02T10:00:00.000500Z", "USD", "250", "", ""]  # fmt: skip
+    assert rows[1:] == [
+        [*paid_fields, str(mug.id), "MUG-02", TRICKY_NAME, "1200", "2", "2400"],
+        [*paid_fields, str(pen.id), "PEN-01", "Pen", "250", "3", "750"],
+        [*pending_fields, str(pen.id), "PEN-01", "Pen", "250", "1", "250"],
+    ]
+    assert response.content.count(b"\r\n") == 4  # RFC 4180 line ends; the \n is data
+
+
+async def test_empty_store_exports_nothing_but_the_csv_header(
+    client: AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    ndjson = await client.get(URL, headers=admin_headers)
+    assert (ndjson.status_code, ndjson.content) == (200, b"")
+    csv_ = await client.get(URL, params={"format": "csv"}, headers=admin_headers)
+    assert csv_.text == ",".join(CSV_COLUMNS) + "\r\n"
+
+
+async def test_unknown_format_is_422(client: AsyncClient, admin_headers: dict[str, str]) -> None:
+    response = await client.get(URL, params={"format": "xml"}, headers=admin_headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "format"]
+
+
+async def test_admins_only(client: AsyncClient, customer_headers: dict[str, str]) -> None:
+    anonymous = await client.get(URL)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    customer = await client.get(URL, params={"format": "csv"}, headers=customer_headers)
+    assert customer.status_code == 403
+
+
+async def test_orders_split_across_chunks_stay_whole(
+    orders: dict[str, Any], admin_engine: AsyncEngine, database: Database
+) -> None:
+    # Three rows per chunk: the paid order's two lines straddle the first boundary.
+    for number in range(3):
+        await add_order(
+            admin_engine,
+            user_id=orders["user"].id,
+            status=OrderStatus.SHIPPED,
+            created_at=datetime(2025, 3, 3 + number, tzinfo=UTC),
+            lines=[(orders["pen"], 1), (orders["mug"], number + 1)],
+        )
+    chunks = [chunk async for chunk in export_orders(database, "ndjson", rows_per_chunk=3)]
+    assert len(chunks) > 2
+    exported = [orjson.loads(line) for line in b"".join(chunks).splitlines()]
+    assert exported[:2] == expected_ndjson(orders)
+    assert [len(order["items"]) for order in exported] == [2, 1, 2, 2, 2]
+    assert all(order["total"] == sum(i["line_total"] for i in order["items"]) for order in exported)
+    csv_rows = [chunk async for chunk in export_orders(database, "csv", rows_per_chunk=3)]
+    assert len(list(csv.reader(io.StringIO(b"".join(csv_rows).decode(), newline="")))) == 1 + 9
+
+
+async def test_export_is_one_snapshot(
+    orders: dict[str, Any], admin_engine: AsyncEngine, database: Database
+) -> None:
+    stream = export_orders(database, "ndjson", rows_per_chunk=1)
+    first = await anext(stream)
+    # Written while the export runs: not in it.
+    late = await add_order(
+        admin_engine,
+        user_id=orders["user"].id,
+        status=OrderStatus.PAID,
+        created_at=datetime(2025, 3, 9, tzinfo=UTC),
+        lines=[(orders["pen"], 1)],
+    )
+    rest = [chunk async for chunk in stream]
+    ids = [orjson.loads(line)["id"] for line in b"".join([first, *rest]).splitlines()]
+    assert ids == [orders["paid"], orders["pending"]]
+    assert late not in ids
+    assert database.pool_status()["checked_out"] == 0
+
+
+async def _seed_many(settings: Settings, count: int) -> None:
+    """Enough orders (a few MB of NDJSON) that the export cannot end on its own while the
+    client does not read."""
+    assert settings.database_url is not None
+    database = Database.connect(settings, settings.database_url)
+    try:
+        await seed_order_history(database, count, currency="USD", customers=20, seed=1)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def many_orders(admin_engine: AsyncEngine, settings: Settings) -> None:
+    await create_product(admin_engine, "MUG-02", TRICKY_NAME, 1200)
+    await create_product(admin_engine, "PEN-01", "Pen", 250)
+    await _seed_many(settings, 4000)
+
+
+async def _open_transactions(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ecommerce' "
+                "AND datname = current_database() AND state <> 'idle'"
+            )
+        )
+    return int(count or 0)
+
+
+async def _wait_for(condition: Any, timeout: float = 10) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return bool(condition())
+
+
+async def test_client_gone_mid_stream_releases_the_connection(
+    many_orders: None, app: FastAPI, admin_engine: AsyncEngine, admin_headers: dict[str, str]
+) -> None:
+    """A real TCP client reads the start of the export, stalls, then hangs up."""
+    with serve_in_thread(app, send_buffer=8192) as base:
+        port = int(base.rsplit(":", 1)[1])
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        sock.connect(("127.0.0.1", port))
+        sock.setblocking(False)
+        reader, writer = await asyncio.open_connection(sock=sock, limit=16384)
+        auth = "".join(f"{k}: {v}\r\n" for k, v in admin_headers.items())
+        writer.write(f"GET {URL}?format=ndjson HTTP/1.1\r\nHost: test\r\n{auth}\r\n".encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 200")
+        body = await asyncio.wait_for(reader.readexactly(2000), 10)
+        assert b'"items":' in body
+
+        # The client reads no more: the server blocks on a full socket, mid-stream,
+        # still holding the export's connection and its transaction.
+        database: Database = app.state.database
+        assert await _wait_for(lambda: database.pool_status()["checked_out"] == 1)
+        await asyncio.sleep(0.3)
+        assert database.pool_status()["checked_out"] == 1
+        assert await _open_transactions(admin_engine) == 1
+
+        writer.close()  # hang up without reading the rest
+        assert await _wait_for(lambda: database.pool_status()["checked_out"] == 0, timeout=5)
+        assert await _open_transactions(admin_engine) == 0
+        # The server still serves: a new, complete export works.
+        assert (await asyncio.to_thread(_full_export_size, base, admin_headers)) > 500_000
+
+
+def _full_export_size(base: str, headers: dict[str, str]) -> int:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30) as http:
+        response = http.get(URL, params={"format": "csv"}, headers=headers)
+        assert response.status_code == 200
+        return len(response.content)
+
+
+@pytest.mark.parametrize("stalled_in", ["fetch", "send"])
+async def test_disconnect_at_the_asgi_level_releases_the_connection_at_once(
+    many_orders: None, app: FastAPI, admin_headers: dict[str, str], stalled_in: str
+) -> None:
+    """The client's disconnect arrives right after the first chunk went out.
+
+    ``fetch``: sending returns at once, so the cancellation lands while the export reads
+    the next rows from the database. ``send``: the second chunk never finishes sending (a
+    stalled socket), so the cancellation lands outside the generator, which is left
+    suspended at its ``yield`` and must still be closed before the response returns.
+    """
+    gone = asyncio.Event()
+    messages: list[dict[str, Any]] = []
+    request_sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+        if message["type"] != "http.response.body" or not message.get("body"):
+            return
+        if stalled_in == "fetch":
+            gone.set()
+        elif len(messages) > 2:  # the start, one chunk delivered, then a stall
+            gone.set()
+            await asyncio.Event().wait()  # blocked until cancelled
+
+    headers = [(b"host", b"test")] + [
+        (name.lower().encode(), value.encode()) for name, value in admin_headers.items()
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": URL,
+        "raw_path": URL.encode(),
+        "query_string": b"format=csv",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    async with LifespanManager(app) as manager:
+        database: Database = app.state.database
+        await asyncio.wait_for(manager.app(scope, receive, send), 10)
+        # Given back before the response call returned: no waiting for the garbage
+        # collector to finalize an abandoned generator.
+        assert database.pool_status()["checked_out"] == 0
+    assert messages[0]["status"] == 200
+    bodies = [m for m in messages if m["type"] == "http.response.body"]
+    assert bodies and all(m.get("more_body", False) for m in bodies)  # never completed
