@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reconciler = Reconciler(database, gateway, active)
             app.state.reconciler = reconciler
             app.state.settings = active
-            await stack.enter_async_context(background_task(reconciler.run(), "reconciler"))
+            if active.reconciler_enabled:
+                await stack.enter_async_context(background_task(reconciler.run(), "reconciler"))
             logger.info("started (environment=%s)", active.environment)
             yield {
                 "settings": active,

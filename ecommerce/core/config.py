@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     payment_gateway_max_connections: Annotated[int, Field(ge=1, le=1000)] = 50
 
     reconcile_interval: Annotated[float, Field(gt=0, le=86400)] = 10.0
+    # Off: this process never settles orders (another fleet of workers must run it).
+    reconciler_enabled: bool = True
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
 
     idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24
