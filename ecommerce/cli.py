@@ -21,7 +21,8 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["ECOMMERCE_WORKERS"] = str(args.workers)
     if args.bind is not None:
         os.environ["ECOMMERCE_BIND"] = args.bind
-    prepare_environment()
+    settings = prepare_environment()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
     run_migrations()
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", "python:ecommerce.gunicorn_config"]
     return subprocess.call(gunicorn)  # noqa: S603 - our own interpreter and module

@@ -14,13 +14,14 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 
-from ecommerce.api.endpoints import health
+from ecommerce.api.endpoints import health, metrics
 from ecommerce.api.errors import install_error_handlers
-from ecommerce.api.middlewares import RequestIdMiddleware
+from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
 from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
+from ecommerce.core.metrics import instrument
 
 logger = logging.getLogger("ecommerce")
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database = Database.connect(active, await resolve_database_url(active))
             stack.push_async_callback(database.dispose)
             app.state.database = database  # for tests and tools that hold the app
+            pool_capacity = active.db_pool_size + active.db_max_overflow
+            await stack.enter_async_context(instrument(database, pool_capacity))
             logger.info("started (environment=%s)", active.environment)
             yield {"settings": active, "database": database}
             logger.info("shutting down")
@@ -54,7 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.add_middleware(RequestIdMiddleware)
+    # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.
+    app.add_middleware(TelemetryMiddleware)
     return app
 
 
