@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
@@ -25,7 +24,10 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(json=settings.json_logs, level=settings.log_level)
     run_migrations()
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", "python:ecommerce.gunicorn_config"]
-    return subprocess.call(gunicorn)  # noqa: S603 - our own interpreter and module
+    # Become gunicorn (same process id) rather than wait for it: in a container this
+    # process is PID 1, and SIGTERM from `docker stop` must reach gunicorn's master so
+    # workers finish their requests within graceful_timeout.
+    os.execv(sys.executable, gunicorn)  # noqa: S606 - our own interpreter and module
 
 
 def migrate(_: argparse.Namespace) -> int:

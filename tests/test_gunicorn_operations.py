@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.deployment import dockerfile_instructions
 from tests.support.metrics import (
     Samples,
     labels_of,
@@ -32,7 +35,7 @@ from tests.support.metrics import (
     value,
     value_by_pid,
 )
-from tests.support.processes import gunicorn
+from tests.support.processes import ROOT, free_port, gunicorn, running
 
 WORKERS = 2
 POOL_SIZE, MAX_OVERFLOW = 200, 5  # far more than the test database's max_connections
@@ -247,3 +250,45 @@ def test_passwords_tokens_and_card_tokens_stay_out_of_the_logs(server: Server) -
     output = server.log.read_text()
     for secret in SECRETS:
         assert secret not in output, secret
+
+
+def test_serve_stops_gracefully_on_sigterm(database_url: str, tmp_path: Path) -> None:
+    """``ecommerce serve`` is the container's PID 1: SIGTERM to it must stop gunicorn."""
+    port = free_port()
+    args = ["-m", "ecommerce.cli", "serve", "--workers", "1", "--bind", f"127.0.0.1:{port}"]
+    env = {"ECOMMERCE_DATABASE_URL": database_url, "ECOMMERCE_LOG_JSON": "true"}
+    log = tmp_path / "serve.log"
+    with (
+        log.open("wb") as output,
+        running(args, f"http://127.0.0.1:{port}/health/ready", env, output) as process,
+    ):
+        os.kill(process.pid, signal.SIGTERM)  # the process itself, not its group
+        assert process.wait(timeout=60) == 0
+    messages = [json.loads(line)["message"] for line in log.read_text().splitlines() if line]
+    assert "Handling signal: term" in messages
+    assert "Shutting down: Master" in messages
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=2)
+
+
+def test_the_images_healthcheck_passes_against_a_serving_instance(server: Server) -> None:
+    [healthcheck] = [
+        i for i in dockerfile_instructions(ROOT / "Dockerfile") if i.keyword == "HEALTHCHECK"
+    ]
+    command = healthcheck.exec_form()
+    assert command is not None and command[0] == "python"
+    port = server.base.rpartition(":")[2]
+    up = subprocess.run(
+        [sys.executable, *command[1:]],
+        env={**os.environ, "ECOMMERCE_BIND": f"0.0.0.0:{port}"},
+        capture_output=True,
+        timeout=30,
+    )
+    assert up.returncode == 0, up.stderr
+    down = subprocess.run(
+        [sys.executable, *command[1:]],
+        env={**os.environ, "ECOMMERCE_BIND": f"0.0.0.0:{free_port()}"},
+        capture_output=True,
+        timeout=30,
+    )
+    assert down.returncode != 0
