@@ -112,6 +112,15 @@ def test_requests_of_both_workers_are_summed(server: Server) -> None:
             per_worker = value_by_pid(server.metrics_dir, "http_requests_total", **LIVE)
             if len([count for count in per_worker.values() if count > 0]) >= WORKERS:
                 break
+
+    # A request is counted once its response has gone out, a moment after the client
+    # has it: give the last one that moment (bounded), then everything must add up.
+    def all_counted() -> bool:
+        counts = value_by_pid(server.metrics_dir, "http_requests_total", **LIVE)
+        return sum(counts.values()) >= sent
+
+    wait_for(all_counted, timeout=10)
+    per_worker = value_by_pid(server.metrics_dir, "http_requests_total", **LIVE)
     assert len(per_worker) == WORKERS, per_worker
     assert all(count > 0 for count in per_worker.values()), per_worker
     assert sum(per_worker.values()) == sent
@@ -130,9 +139,15 @@ def test_histograms_are_labelled_by_route_template(server: Server) -> None:
     with httpx.Client(base_url=server.base, timeout=5) as http:
         for i in range(5):
             assert http.get(f"/no/such/page/{i}").status_code == 404
-    after = server.scrape()
     name = "http_request_duration_seconds_count"
-    assert (value(after, name, **unmatched) or 0) - (value(before, name, **unmatched) or 0) == 5
+
+    def unmatched_count(samples: Samples) -> float:
+        return value(samples, name, **unmatched) or 0
+
+    # Counted just after each response went out (see the first test).
+    wait_for(lambda: unmatched_count(server.scrape()) >= unmatched_count(before) + 5)
+    after = server.scrape()
+    assert unmatched_count(after) - unmatched_count(before) == 5
     routes = labels_of(after, "http_request_duration_seconds_bucket", "route")
     assert "/health/live" in routes or "/metrics" in routes
     assert not any(route.startswith("/no/such") for route in routes), routes

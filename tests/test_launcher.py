@@ -32,7 +32,9 @@ def test_a_configured_metrics_directory_is_created_or_emptied(
 def test_without_configuration_a_private_directory_is_made_and_exported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(MULTIPROC_DIR_ENV, raising=False)
+    # setenv first: whatever the launcher exports is undone after the test.
+    monkeypatch.setenv(MULTIPROC_DIR_ENV, "")
+    monkeypatch.delenv(MULTIPROC_DIR_ENV)
     first = prepare_metrics_directory()
     monkeypatch.delenv(MULTIPROC_DIR_ENV)
     second = prepare_metrics_directory()

@@ -62,6 +62,8 @@ def _value_class_matches_environment() -> None:
 
 
 _value_class_matches_environment()
+# Fixed now, with the metrics below: their values live in these files or in memory.
+_DIRECTORY = multiprocess_directory()
 
 HTTP_REQUESTS = Counter(
     "http_requests",  # exported as http_requests_total
@@ -168,9 +170,8 @@ def record_pool_status(status: Mapping[str, int], capacity: int | None = None) -
 
 def record_worker_exit(pid: int) -> None:
     """In the gunicorn master, when a worker is gone: drop its live gauges, count it."""
-    directory = multiprocess_directory()
-    if directory:
-        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+    if _DIRECTORY:
+        multiprocess.mark_process_dead(pid, _DIRECTORY)  # type: ignore[no-untyped-call]
     WORKER_EXITS.inc()
 
 
@@ -218,9 +219,8 @@ def render_latest(accept: str | None) -> tuple[bytes, str]:
     Blocking (it reads every worker's files): run it in a thread.
     """
     encoder, content_type = choose_encoder(accept or "")
-    directory = multiprocess_directory()
-    if directory:
+    if _DIRECTORY:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry, path=_DIRECTORY)  # type: ignore[no-untyped-call]
         return encoder(registry), content_type
     return encoder(REGISTRY), content_type
