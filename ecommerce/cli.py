@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -63,6 +64,14 @@ def prepare_demo() -> None:
     seed_demo_catalog(settings)
 
 
+def run_forwarding_signals(command: list[str]) -> int:
+    """Run ``command``, handing SIGTERM and SIGINT on to it; its exit code."""
+    child = subprocess.Popen(command)  # noqa: S603 - our own interpreter and module
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda received, _: child.send_signal(received))
+    return child.wait()
+
+
 def serve(args: argparse.Namespace) -> int:
     """Start the database if embedded, migrate, then hand over to gunicorn."""
     if args.workers is not None:
@@ -70,15 +79,21 @@ def serve(args: argparse.Namespace) -> int:
     if args.bind is not None:
         os.environ["ECOMMERCE_BIND"] = args.bind
     settings = prepare_environment()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
     run_migrations()
     if args.demo:
         prepare_demo()
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", "python:ecommerce.gunicorn_config"]
+    if not args.demo:
+        # Become gunicorn (same process id) rather than wait for it: in a container this
+        # process is PID 1, and SIGTERM from `docker stop` must reach gunicorn's master so
+        # workers finish their requests within graceful_timeout.
+        os.execv(sys.executable, gunicorn)  # noqa: S606 - our own interpreter and module
+    # The demo keeps the fake gateway beside gunicorn and stops it afterwards, so this
+    # process stays, passing its stop signals on to gunicorn.
     with ExitStack() as stack:
-        if args.demo:
-            configure_logging(json=settings.json_logs, level=settings.log_level)
-            stack.enter_context(fake_gateway_beside(settings))
-        return subprocess.call(gunicorn)  # noqa: S603 - our own interpreter and module
+        stack.enter_context(fake_gateway_beside(settings))
+        return run_forwarding_signals(gunicorn)
 
 
 def migrate(_: argparse.Namespace) -> int:

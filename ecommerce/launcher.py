@@ -6,15 +6,32 @@ Used by ``ecommerce serve`` and by gunicorn's ``on_starting`` hook, so plain
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 from ecommerce.core.config import ENV_PREFIX, ConfigError, Settings, load_settings
 from ecommerce.core.embedded_postgres import ensure_database
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # the name prometheus_client reads
+
+
+def _project_root() -> Path:
+    """Where ``alembic.ini`` and ``migrations/`` live.
+
+    Beside the package in a checkout or an editable install; in the Docker image the
+    package is installed as a wheel and they sit in the working directory (/app).
+    """
+    beside_package = Path(__file__).resolve().parent.parent
+    if (beside_package / "alembic.ini").is_file():
+        return beside_package
+    return Path.cwd()
+
+
+PROJECT_ROOT = _project_root()
 
 
 def settings_or_exit() -> Settings:
@@ -53,3 +70,58 @@ def migrate(database_url: str | None = None) -> None:
     if url:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, "head")
+
+
+def prepare_metrics_directory() -> Path | None:
+    """Give the workers an empty prometheus multiprocess directory; call before they fork.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` when set (the operator's choice, e.g. a tmpfs): created
+    if missing and emptied of the previous run's files, which would otherwise add old
+    counts to new ones. Unset: a fresh private temporary directory, exported for the
+    workers and returned so the caller removes it on exit (two servers started from the
+    same checkout never share one).
+    """
+    configured = os.environ.get(MULTIPROC_DIR_ENV)
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return None
+    directory = Path(tempfile.mkdtemp(prefix="ecommerce-metrics-"))
+    os.environ[MULTIPROC_DIR_ENV] = str(directory)
+    return directory
+
+
+async def _max_connections(database_url: str, seconds: float) -> int:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_async_engine(
+        database_url, poolclass=NullPool, connect_args={"timeout": seconds}
+    )
+    try:
+        async with asyncio.timeout(seconds), engine.connect() as conn:
+            return int(await conn.scalar(text("SHOW max_connections")))
+    finally:
+        await engine.dispose()
+
+
+def database_max_connections(database_url: str, timeout: float = 10.0) -> int:
+    """PostgreSQL's ``max_connections``. Blocking: for the launcher, before workers fork."""
+    return asyncio.run(_max_connections(database_url, timeout))
+
+
+def pool_capacity_problem(settings: Settings, workers: int, max_connections: int) -> str | None:
+    """Why ``workers`` pools cannot all fill up within ``max_connections``, or None."""
+    per_worker = settings.db_pool_size + settings.db_max_overflow
+    needed = workers * per_worker
+    if needed <= max_connections:
+        return None
+    return (
+        f"database pools may need {needed} connections ({workers} workers x "
+        f"(ECOMMERCE_DB_POOL_SIZE {settings.db_pool_size} + ECOMMERCE_DB_MAX_OVERFLOW "
+        f"{settings.db_max_overflow})) but PostgreSQL max_connections is {max_connections}; "
+        "lower the workers or the pool, or raise max_connections"
+    )

@@ -16,13 +16,14 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 
-from ecommerce.api.endpoints import admin, auth, health, orders, products, users
+from ecommerce.api.endpoints import admin, auth, health, metrics, orders, products, users
 from ecommerce.api.errors import install_error_handlers
-from ecommerce.api.middlewares import RequestIdMiddleware
+from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
 from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
+from ecommerce.core.metrics import instrument, observe_gateway_request
 from ecommerce.services import user as user_service
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -73,7 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database = Database.connect(active, await resolve_database_url(active))
             stack.push_async_callback(database.dispose)
             app.state.database = database  # for tests and tools that hold the app
+            pool_capacity = active.db_pool_size + active.db_max_overflow
+            await stack.enter_async_context(instrument(database, pool_capacity))
             gateway = PaymentGateway.open(active)  # the one gateway session of this process
+            gateway.request_observers.append(observe_gateway_request)
             stack.push_async_callback(gateway.close)
             app.state.gateway = gateway
             await ensure_first_admin(active, database)
@@ -104,7 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(products.router)
     app.include_router(orders.router)
     app.include_router(admin.router)
+    app.include_router(metrics.router)
     app.add_middleware(RequestIdMiddleware)
+    # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.
+    app.add_middleware(TelemetryMiddleware)
     return app
 
 

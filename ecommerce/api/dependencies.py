@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ecommerce.api.middlewares import set_log_user
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.core.errors import Forbidden, NotAuthenticated
@@ -46,7 +47,7 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
 async def get_optional_user(
-    token: TokenDep, database: DatabaseDep, settings: SettingsDep
+    request: Request, token: TokenDep, database: DatabaseDep, settings: SettingsDep
 ) -> User | None:
     """The signed-in user, or ``None`` without a token. A bad token is 401 even here:
     a client that sent credentials should learn they are wrong, not be served as anonymous.
@@ -63,6 +64,7 @@ async def get_optional_user(
             session.expunge(user)  # a plain loaded object, usable after the session ends
     if user is None:  # a valid signature for an account that no longer exists
         raise NotAuthenticated(INVALID_CREDENTIALS)
+    set_log_user(request, user.id)
     return user
 
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
+from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ecommerce.core import metrics
 from ecommerce.core.logging import request_id_var
 
 logger = logging.getLogger("ecommerce.errors")
+access_logger = logging.getLogger("ecommerce.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 INTERNAL_ERROR = {"detail": "Internal server error"}
@@ -67,3 +72,103 @@ class RequestIdMiddleware:
             await JSONResponse(INTERNAL_ERROR, status_code=500)(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+# Probes and scrapes arrive every few seconds from machines; when they succeed their
+# access lines go out at DEBUG so they do not drown the requests of people.
+QUIET_ROUTES = frozenset({"/health/live", "/health/ready", "/metrics"})
+_MAX_LOGGED_PATH = 200
+_USER_ID_KEY = "user_id"
+
+
+def set_log_user(connection: HTTPConnection, user_id: object) -> None:
+    """Name the signed-in user in this request's access log line.
+
+    The auth dependency calls it once it knows who is calling (``request`` is a
+    ``Request``). It writes to the request's state, which the telemetry middleware reads
+    after the response.
+    """
+    connection.scope.setdefault("state", {})[_USER_ID_KEY] = user_id
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``/api/v1/products/{id}``), never the raw path.
+
+    Starlette's router records the route it matched (fully, or by path only for a 405)
+    in ``scope["route"]``.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) and template else metrics.UNMATCHED_ROUTE
+
+
+def _loggable_path(scope: Scope) -> str:
+    # Never the query string (tokens travel there); percent-encoded, so a crafted path
+    # cannot forge extra lines in the readable log format; and bounded.
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes):
+        path = raw.split(b"?", 1)[0].decode("ascii", errors="backslashreplace")
+    else:
+        path = quote(scope.get("path", ""), safe="/:@!$&'()*+,;=-._~%")
+    return path[:_MAX_LOGGED_PATH]
+
+
+class TelemetryMiddleware:
+    """Metrics and the access log line of every HTTP request.
+
+    It must be the outermost middleware: it then sees the status of every answer,
+    including the 500 that ``RequestIdMiddleware`` sends for an unhandled error, and the
+    route Starlette matched (set on the shared ``scope``) once the app has returned.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets when no response starts (connection dropped)
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        metrics.request_started()
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            metrics.request_finished(scope["method"], route, status, elapsed)
+            _log_access(scope, route, status, elapsed)
+
+
+def _log_access(scope: Scope, route: str, status: int, elapsed: float) -> None:
+    state = scope.get("state") or {}
+    method = scope["method"]
+    path = _loggable_path(scope)
+    duration_ms = round(elapsed * 1000, 2)
+    extra: dict[str, object] = {
+        "method": method,
+        "route": route,
+        "path": path,
+        "status": status,
+        "duration_ms": duration_ms,
+    }
+    user_id = state.get(_USER_ID_KEY)
+    if user_id is not None:
+        extra[_USER_ID_KEY] = user_id
+    client = scope.get("client")
+    if client:
+        extra["client"] = client[0]
+    level = logging.DEBUG if route in QUIET_ROUTES and status < 400 else logging.INFO
+    # RequestIdMiddleware (inside this one) has reset the context variable by now.
+    token = request_id_var.set(state.get("request_id"))
+    try:
+        access_logger.log(level, "%s %s %d %.1fms", method, path, status, duration_ms, extra=extra)
+    finally:
+        request_id_var.reset(token)

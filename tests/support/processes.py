@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -40,14 +41,22 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float 
 
 @contextmanager
 def running(
-    args: Sequence[str], ready_url: str, env: dict[str, str] | None = None
+    args: Sequence[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    output: IO[bytes] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``args`` (a Python module command line) until the block ends."""
+    """Run ``args`` (a Python module command line) until the block ends.
+
+    ``output``: a file that receives the process's stdout and stderr (default: inherited).
+    """
     process = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         start_new_session=True,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
     )
     try:
         wait_until_ready(ready_url, process)
@@ -64,7 +73,10 @@ def running(
 
 @contextmanager
 def gunicorn(
-    database_url: str, workers: int = 2, env: dict[str, str] | None = None
+    database_url: str,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+    output: IO[bytes] | None = None,
 ) -> Iterator[str]:
     """A real gunicorn with uvicorn workers serving the app; yields its base URL."""
     port = free_port()
@@ -77,5 +89,5 @@ def gunicorn(
         "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
     full_env = {"ECOMMERCE_DATABASE_URL": database_url, **(env or {})}
-    with running(args, f"{base}/health/ready", full_env):
+    with running(args, f"{base}/health/ready", full_env, output):
         yield base

@@ -1,0 +1,226 @@
+"""Prometheus metrics: the names of API.md, correct under one process or many workers.
+
+Under gunicorn every worker writes its samples to memory-mapped files in
+``PROMETHEUS_MULTIPROC_DIR`` (made and emptied by the master before any worker forks,
+see ``launcher.prepare_metrics_directory``), and a scrape, answered by whichever worker
+gets it, merges the files of every worker. prometheus_client chooses that file-backed
+value class from the environment when ``prometheus_client.values`` is first imported;
+workers import the app, and so this module, after the fork, when the master has already
+set the variable. Without the variable (a bare uvicorn, tests over ASGI) the same
+metrics live in this process's memory and the default registry serves them.
+
+Gauges state how workers combine: ``livesum`` adds the live workers' values and forgets
+a dead worker's (``mark_process_dead`` from gunicorn's ``child_exit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+    values,
+)
+from prometheus_client.exposition import choose_encoder
+
+if TYPE_CHECKING:
+    from ecommerce.core.database import Database
+
+logger = logging.getLogger(__name__)
+
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# One label value for every path no route matched: raw paths would let any client
+# create series without end.
+UNMATCHED_ROUTE = "unmatched"
+# Methods outside this set (any token is a valid HTTP method) share one label value.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
+LOOP_LAG_INTERVAL = 0.5  # seconds between event-loop lag samples (and pool gauge updates)
+
+
+def multiprocess_directory() -> str | None:
+    return os.environ.get(MULTIPROC_DIR_ENV) or None
+
+
+def _value_class_matches_environment() -> None:
+    # Had something imported prometheus_client before the launcher exported the
+    # directory, every worker would count in memory only and a scrape would show just
+    # one of them. Choose again, as the library would have with the variable set.
+    if multiprocess_directory() and not getattr(values.ValueClass, "_multiprocess", False):
+        logger.warning("%s was set after prometheus_client was imported", MULTIPROC_DIR_ENV)
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+_value_class_matches_environment()
+# Fixed now, with the metrics below: their values live in these files or in memory.
+_DIRECTORY = multiprocess_directory()
+
+HTTP_REQUESTS = Counter(
+    "http_requests",  # exported as http_requests_total
+    "HTTP requests answered, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time from the request's arrival to the end of its response, by route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+HTTP_REQUESTS_IN_PROGRESS = Gauge(
+    "http_requests_in_progress",
+    "HTTP requests being handled right now, summed over live workers.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "db_pool_connections",
+    "Pooled database connections by state (checked_out, idle, overflow), summed over live workers.",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_MAX_CONNECTIONS = Gauge(
+    "db_pool_max_connections",
+    "Connections the pools may open at most (pool_size + max_overflow per worker), summed "
+    "over live workers.",
+    multiprocess_mode="livesum",
+)
+DB_CONNECTION_ACQUIRE = Histogram(
+    "db_connection_acquire_seconds",
+    "Wait for a pooled database connection (checkout, including connecting when needed).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+PAYMENT_GATEWAY_REQUEST = Histogram(
+    "payment_gateway_request_seconds",
+    "Calls to the payment gateway by operation and outcome.",
+    ["operation", "outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+EVENT_LOOP_LAG = Histogram(
+    "event_loop_lag_seconds",
+    "How late the event loop ran a callback scheduled every "
+    f"{LOOP_LAG_INTERVAL} seconds (time it was blocked or saturated).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WORKER_EXITS = Counter(
+    "gunicorn_worker_exits",  # exported as gunicorn_worker_exits_total
+    "gunicorn workers that exited (recycled after max_requests, crashed, killed on "
+    "timeout or stopped); the master replaces each while it runs.",
+)
+
+# Every metric family this service exports, for docs, dashboards and their tests.
+METRIC_FAMILIES = (
+    HTTP_REQUESTS,
+    HTTP_REQUEST_DURATION,
+    HTTP_REQUESTS_IN_PROGRESS,
+    DB_POOL_CONNECTIONS,
+    DB_POOL_MAX_CONNECTIONS,
+    DB_CONNECTION_ACQUIRE,
+    PAYMENT_GATEWAY_REQUEST,
+    EVENT_LOOP_LAG,
+    WORKER_EXITS,
+)
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
+def request_started() -> None:
+    HTTP_REQUESTS_IN_PROGRESS.inc()
+
+
+def request_finished(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered request; ``route`` is a route template or ``UNMATCHED_ROUTE``."""
+    HTTP_REQUESTS_IN_PROGRESS.dec()
+    method = method_label(method)
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_REQUEST_DURATION.labels(method, route).observe(seconds)
+
+
+def observe_db_acquire(seconds: float) -> None:
+    """An acquire observer for ``Database.acquire_observers``."""
+    DB_CONNECTION_ACQUIRE.observe(seconds)
+
+
+def observe_gateway_request(operation: str, outcome: str, seconds: float) -> None:
+    """A request observer for the payment gateway client: one finished call."""
+    PAYMENT_GATEWAY_REQUEST.labels(operation, outcome).observe(seconds)
+
+
+def observe_loop_lag(seconds: float) -> None:
+    EVENT_LOOP_LAG.observe(max(seconds, 0.0))
+
+
+def record_pool_status(status: Mapping[str, int], capacity: int | None = None) -> None:
+    """Set the pool gauges from ``Database.pool_status()`` (this worker's pool)."""
+    for state in ("checked_out", "idle", "overflow"):
+        DB_POOL_CONNECTIONS.labels(state).set(status.get(state, 0))
+    if capacity is not None:
+        DB_POOL_MAX_CONNECTIONS.set(capacity)
+
+
+def record_worker_exit(pid: int) -> None:
+    """In the gunicorn master, when a worker is gone: drop its live gauges, count it."""
+    if _DIRECTORY:
+        multiprocess.mark_process_dead(pid, _DIRECTORY)  # type: ignore[no-untyped-call]
+    WORKER_EXITS.inc()
+
+
+async def sample_runtime(
+    pool_status: Callable[[], Mapping[str, int]],
+    capacity: int,
+    interval: float = LOOP_LAG_INTERVAL,
+) -> None:
+    """Forever: sleep ``interval``, record how late the loop woke us, refresh pool gauges.
+
+    Each worker sets its own pool gauges here (a scrape reaches only one worker, which
+    cannot read the others' pools); the ``livesum`` mode adds them up.
+    """
+    loop = asyncio.get_running_loop()
+    record_pool_status(pool_status(), capacity)
+    while True:
+        scheduled = loop.time() + interval
+        await asyncio.sleep(interval)
+        observe_loop_lag(loop.time() - scheduled)
+        try:
+            record_pool_status(pool_status(), capacity)
+        except Exception:  # a stale gauge beats a dead sampler (and no more lag samples)
+            logger.exception("could not read the pool status")
+
+
+@contextlib.asynccontextmanager
+async def instrument(database: Database, pool_capacity: int) -> AsyncIterator[None]:
+    """For the lifespan: time pool checkouts and run the runtime sampler until shutdown."""
+    database.acquire_observers.append(observe_db_acquire)
+    sampler = asyncio.create_task(
+        sample_runtime(database.pool_status, pool_capacity), name="metrics-sampler"
+    )
+    try:
+        yield
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        database.acquire_observers.remove(observe_db_acquire)
+
+
+def render_latest(accept: str | None) -> tuple[bytes, str]:
+    """The exposition (text or OpenMetrics, as ``accept`` asks) and its content type.
+
+    Blocking (it reads every worker's files): run it in a thread.
+    """
+    encoder, content_type = choose_encoder(accept or "")
+    if _DIRECTORY:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=_DIRECTORY)  # type: ignore[no-untyped-call]
+        return encoder(registry), content_type
+    return encoder(REGISTRY), content_type
