@@ -206,3 +206,28 @@ async def test_event_loop_serves_health_while_20_logins_hash(
     assert len(answered_during_hashing) >= 5, hashing_seen
     assert max(hashing_seen) >= 2
     assert security.hashing_in_progress() == 0
+
+
+async def test_an_expired_token_does_not_stop_signing_in_again(
+    client: AsyncClient, settings: Settings, customer_user: User
+) -> None:
+    # HTTP clients often keep sending the old token; sign-in and sign-up must ignore it.
+    past = datetime.now(UTC) - timedelta(hours=2)
+    stale = jwt.encode(
+        _token(customer_user.id, iat=past, exp=past + timedelta(hours=1)),
+        settings.signing_key(),
+        algorithm="HS256",
+    )
+    headers = {"Authorization": f"Bearer {stale}"}
+    token = await client.post(
+        "/api/v1/auth/token",
+        headers=headers,
+        data={"username": customer_user.email, "password": DEFAULT_PASSWORD},
+    )
+    assert token.status_code == 200, token.text
+    registered = await client.post(
+        "/api/v1/auth/register",
+        headers=headers,
+        json={"email": "second@example.com", "password": DEFAULT_PASSWORD},
+    )
+    assert registered.status_code == 201

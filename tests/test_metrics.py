@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from ecommerce.core import metrics
+from ecommerce.core.config import Settings
 from ecommerce.core.metrics import observe_gateway_request
 from tests.support.metrics import Samples, labels_of, parse_samples, value
 
@@ -28,6 +29,12 @@ async def scrape(client: AsyncClient) -> Samples:
 
 def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return (value(after, name, **labels) or 0.0) - (value(before, name, **labels) or 0.0)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # Exact pool counts: no background reconciler taking connections meanwhile.
+    return settings.model_copy(update={"reconciler_enabled": False})
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import enum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core import security
+from ecommerce.core.database import Database
 from ecommerce.core.errors import Conflict, NotAuthenticated
 from ecommerce.models import User
 from ecommerce.repositories import user as user_repo
@@ -23,24 +24,32 @@ class AdminOutcome(enum.StrEnum):
     UNCHANGED = "unchanged"
 
 
-async def register(session: AsyncSession, data: UserCreate) -> User:
-    """Create a customer account; ``Conflict`` when the e-mail is taken in any case."""
+async def register(database: Database, data: UserCreate) -> User:
+    """Create a customer account; ``Conflict`` when the e-mail is taken in any case.
+
+    The password is hashed before a pooled connection is taken: a burst of sign-ups
+    queues on the hashing threads, not on the database pool.
+    """
     hashed = await security.hash_password(data.password)
-    user = await user_repo.insert_user(
-        session, email=data.email, hashed_password=hashed, full_name=data.full_name
-    )
-    if user is None:
-        raise Conflict("This e-mail is already registered")
+    async with database.session() as session:
+        user = await user_repo.insert_user(
+            session, email=data.email, hashed_password=hashed, full_name=data.full_name
+        )
+        if user is None:
+            raise Conflict("This e-mail is already registered")
+        await session.commit()
     return user
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+async def authenticate(database: Database, email: str, password: str) -> User:
     """The user these credentials belong to, or ``NotAuthenticated``.
 
     An unknown e-mail costs a hash verification too, and both failures raise the same
-    error, so neither the body nor the timing tells which one it was.
+    error, so neither the body nor the timing tells which one it was. The connection is
+    given back before the (slow, memory-hard) verification.
     """
-    user = await user_repo.get_by_email(session, email)
+    async with database.session() as session:
+        user = await user_repo.get_by_email(session, email)
     if user is None:
         await security.burn_verify_time(password)
         raise NotAuthenticated(INVALID_LOGIN)

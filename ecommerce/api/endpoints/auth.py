@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from ecommerce.api.dependencies import SessionDep, SettingsDep
+from ecommerce.api.dependencies import DatabaseDep, SettingsDep
 from ecommerce.api.errors import error_responses
 from ecommerce.core.errors import Conflict, NotAuthenticated
 from ecommerce.core.security import create_access_token
@@ -27,8 +27,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     "unknown fields such as `is_admin` are refused with 422.",
     responses=error_responses(Conflict),
 )
-async def register_user(data: UserCreate, session: SessionDep) -> User:
-    return await user_service.register(session, data)
+async def register_user(data: UserCreate, database: DatabaseDep) -> User:
+    return await user_service.register(database, data)
 
 
 @router.post(
@@ -42,9 +42,11 @@ async def register_user(data: UserCreate, session: SessionDep) -> User:
 )
 async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: SessionDep,
+    database: DatabaseDep,
     settings: SettingsDep,
 ) -> Token:
-    user = await user_service.authenticate(session, form.username, form.password)
+    # No SessionDep here: it would check a bearer token the client may still send, and
+    # an expired one must not stop the user from signing in again.
+    user = await user_service.authenticate(database, form.username, form.password)
     token, expires_in = create_access_token(user.id, settings)
     return Token(access_token=token, expires_in=expires_in)
