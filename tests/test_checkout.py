@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
@@ -286,5 +287,76 @@ async def test_unknown_outcome_settles_through_the_reconciler(
     assert settled["status"] == settles_to
     expected_stock = 2 if settles_to == "paid" else 3
     assert await stock_of(admin_engine, product["id"]) == expected_stock
+    await fake_gateway.clear_faults()
+    await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
+
+
+async def test_a_free_order_is_paid_without_a_charge(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    sample = await new_product(client, admin_headers, stock=3, price=0)
+    response = await client.post(
+        "/api/v1/orders", headers=customer_headers, json=order_body((sample["id"], 2))
+    )
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert (order["status"], order["total"]) == ("paid", 0)
+    assert order["payment"] == {"charge_id": None, "status": "succeeded"}
+    cancel = await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=customer_headers)
+    assert cancel.status_code == 200
+    assert cancel.json()["status"] == "cancelled"
+    assert await stock_of(admin_engine, sample["id"]) == 3
+    ledger = await fake_gateway.ledger()
+    assert ledger == {"charges": [], "refunds": []}
+    await assert_money_matches_orders(admin_engine, ledger)
+
+
+async def test_order_ids_out_of_range_are_422(
+    client: AsyncClient, customer_headers: dict[str, str]
+) -> None:
+    for path in ("/api/v1/orders/9223372036854775808", "/api/v1/orders/0"):
+        assert (await client.get(path, headers=customer_headers)).status_code == 422
+    cancel = await client.post(
+        "/api/v1/orders/99999999999999999999/cancel", headers=customer_headers
+    )
+    assert cancel.status_code == 422
+
+
+async def test_the_reconciler_leaves_a_checkout_in_flight_alone(
+    app: Any,
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+    settings: Settings,
+) -> None:
+    # The checkout first waits on a row lock, then on a slow gateway: its transaction
+    # began long before the order was written and the charge sent. Sweeps meanwhile must
+    # not take the order for abandoned (that once settled it failed, money taken).
+    product = await new_product(client, admin_headers, stock=5)
+    timeout = settings.payment_gateway_timeout
+    await fake_gateway.set_fault("none", latency=0.8 * timeout, operations=["charge"])
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text("SELECT 1 FROM product WHERE id = :id FOR UPDATE"), {"id": product["id"]}
+        )
+        checkout = asyncio.create_task(
+            client.post(
+                "/api/v1/orders", headers=customer_headers, json=order_body((product["id"], 1))
+            )
+        )
+        await asyncio.sleep(0.6 * timeout)
+    reconciler = app.state.reconciler
+    while not checkout.done():
+        await reconciler.sweep()
+        await asyncio.sleep(0.05)
+    response = checkout.result()
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "paid"
     await fake_gateway.clear_faults()
     await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())

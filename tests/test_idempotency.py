@@ -108,7 +108,7 @@ async def test_errors_are_replayed_too(
     assert len(await order_statuses(admin_engine)) == 1
 
 
-async def test_retry_after_unknown_outcome_reports_the_settled_order(
+async def test_an_unknown_outcome_is_replayed_and_the_order_settles(
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -121,19 +121,18 @@ async def test_retry_after_unknown_outcome_reports_the_settled_order(
     first = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
     assert first.status_code == 502
     order_id = first.json()["order_id"]
-    # Before the reconciler settles it, a retry learns the order is still being settled.
-    early = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
-    assert early.status_code == 409
-    assert early.json()["order_id"] == order_id
-    # Once settled, the retry answers with the order; no second order, no second charge.
+    # A retry gets the same answer (API.md: same status code and body), never a new order.
+    again = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    assert (again.status_code, again.json()) == (502, first.json())
+    # The order it names settles; that is where the client reads the outcome.
     for _ in range(100):
         if (await order_statuses(admin_engine))[order_id] != "pending":
             break
         await asyncio.sleep(0.1)
+    order = (await client.get(f"/api/v1/orders/{order_id}", headers=customer_headers)).json()
+    assert order["status"] == "paid"
     late = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
-    assert late.status_code == 201
-    assert late.json()["id"] == order_id
-    assert late.json()["status"] == "paid"
+    assert (late.status_code, late.json()) == (502, first.json())
     assert len(await order_statuses(admin_engine)) == 1
     assert len((await fake_gateway.ledger())["charges"]) == 1
     await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())

@@ -21,6 +21,7 @@ class OrderStatus(enum.StrEnum):
 class PaymentStatus(enum.StrEnum):
     """What we know of the money; NULL while the charge's outcome is unknown."""
 
+    UNKNOWN = "unknown"  # the checkout answered 502/503/504: the reconciler will settle it
     SUCCEEDED = "succeeded"
     DECLINED = "declined"
     NOT_CHARGED = "not_charged"  # the reconciler found no charge for an unknown outcome
@@ -37,11 +38,11 @@ class Order(Base):
         ),
         CheckConstraint("total >= 0", name="total_non_negative"),
         Index("ix_order_user_id_id", "user_id", "id"),
-        # The reconciler's sweep reads only the few pending orders.
+        # The reconciler's claims read only the few orders being settled.
         Index(
-            "ix_order_pending_created_at",
-            "created_at",
-            postgresql_where=text("status = 'pending'"),
+            "ix_order_settling_updated_at",
+            "updated_at",
+            postgresql_where=text("status = 'pending' OR payment_status = 'refund_pending'"),
         ),
         Index("ix_order_status_created_at", "status", "created_at"),
     )

@@ -70,7 +70,10 @@ async def release(session: AsyncSession, row_id: int) -> None:
     )
 
 
-async def purge(session: AsyncSession, *, older_than: timedelta, limit: int = 1000) -> int:
+PURGE_BATCH = 1000
+
+
+async def purge(session: AsyncSession, *, older_than: timedelta, limit: int = PURGE_BATCH) -> int:
     """Delete keys older than the retention, a batch at a time."""
     ids = (
         select(IdempotencyKey.id)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ecommerce.models import Order, OrderLine, OrderStatus
+from ecommerce.models.order import PaymentStatus
 from ecommerce.repositories.pagination import PageRequest, paginate
 
 
@@ -39,6 +40,10 @@ async def add(
     order = Order(
         user_id=user_id,
         status=OrderStatus.PENDING,
+        # The moment of writing, not the transaction's start (``now()``), which may be long
+        # before if the reservations waited on row locks: the reconciler's grace counts
+        # from here, and the charge is sent right after the commit.
+        updated_at=func.clock_timestamp(),
         total=sum(line.line_total for line in lines),
         currency=currency,
         items=list(lines),
@@ -86,12 +91,12 @@ async def set_payment_status(
     return result.scalar_one_or_none() is not None
 
 
-async def touch(session: AsyncSession, order_id: int) -> None:
-    """Mark now as the moment the checkout answered (the reconciler's grace starts here)."""
+async def mark_unknown(session: AsyncSession, order_id: int) -> None:
+    """The checkout answered without knowing the charge's outcome; the grace starts now."""
     await session.execute(
         update(Order)
         .where(Order.id == order_id, Order.status == OrderStatus.PENDING)
-        .values(updated_at=func.now())
+        .values(updated_at=func.clock_timestamp(), payment_status=PaymentStatus.UNKNOWN)
     )
 
 

@@ -8,8 +8,10 @@ leaves the order ``pending`` with its stock reserved for the reconciler to settl
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
@@ -22,6 +24,7 @@ from ecommerce.core.errors import (
     InvalidInput,
     OutOfStock,
     PaymentDeclined,
+    ServiceUnavailable,
 )
 from ecommerce.models import Order, OrderLine, OrderStatus
 from ecommerce.models.order import PaymentStatus
@@ -91,7 +94,8 @@ async def settle_failed(session: AsyncSession, order_id: int, payment_status: st
     return moved
 
 
-async def settle_paid(session: AsyncSession, order_id: int, charge_id: str) -> bool:
+async def settle_paid(session: AsyncSession, order_id: int, charge_id: str | None) -> bool:
+    """``pending`` -> ``paid`` with its charge (None: a free order, nothing to charge)."""
     return await orders.move(
         session,
         order_id,
@@ -100,6 +104,24 @@ async def settle_paid(session: AsyncSession, order_id: int, charge_id: str) -> b
         charge_id=charge_id,
         payment_status=PaymentStatus.SUCCEEDED,
     )
+
+
+@asynccontextmanager
+async def settling(order_id: int) -> AsyncIterator[None]:
+    """Database work after the order exists: a failure here must name the order.
+
+    The order is committed and maybe charged; the reconciler will settle it. A bare 503
+    ("retry shortly") would invite a retry that places a second order.
+    """
+    try:
+        yield
+    except (DomainError, SQLAlchemyError, OSError) as error:
+        logger.warning("order %s: could not record the payment outcome: %r", order_id, error)
+        raise ServiceUnavailable(
+            f"The payment outcome of order {order_id} could not be recorded; "
+            "it will be settled automatically",
+            order_id=order_id,
+        ) from None
 
 
 async def place_order(
@@ -126,40 +148,63 @@ async def place_order(
         await session.commit()
     order_id = order.id
 
-    try:
-        charge = await gateway.charge(
-            amount=order.total,
-            currency=order.currency,
-            source=request.payment_token,
-            idempotency_key=charge_key(order),
-            description=f"Order {order_id}",
-            metadata={"order_id": str(order_id)},
-        )
-    except PaymentDeclined as declined:
-        async with database.session() as session:
-            await settle_failed(session, order_id, PaymentStatus.DECLINED)
-            await session.commit()
-        raise PaymentDeclined(declined.detail, **declined.extra, order_id=order_id) from None
-    except (GatewayError, GatewayUnavailable, GatewayTimeout) as unknown:
-        # The charge may or may not exist: only the gateway knows. Keep the stock reserved
-        # and let the reconciler ask it; the grace period starts now.
-        async with database.session() as session:
-            await orders.touch(session, order_id)
-            await session.commit()
-        if on_unknown_outcome is not None:
-            on_unknown_outcome()
-        logger.warning("payment outcome unknown for order %s: %s", order_id, type(unknown).__name__)
-        error: DomainError = type(unknown)(
-            f"{unknown.detail}; order {order_id} stays pending until its payment is settled",
-            order_id=order_id,
-        )
-        raise error from None
+    charge_id: str | None = None
+    if order.total > 0:  # a free order has nothing to charge
+        try:
+            charge = await gateway.charge(
+                amount=order.total,
+                currency=order.currency,
+                source=request.payment_token,
+                idempotency_key=charge_key(order),
+                description=f"Order {order_id}",
+                metadata={"order_id": str(order_id)},
+            )
+            charge_id = charge.id
+        except PaymentDeclined as declined:
+            async with settling(order_id), database.session() as session:
+                await settle_failed(session, order_id, PaymentStatus.DECLINED)
+                await session.commit()
+            raise PaymentDeclined(declined.detail, **declined.extra, order_id=order_id) from None
+        except (GatewayError, GatewayUnavailable, GatewayTimeout) as unknown:
+            # The charge may or may not exist: only the gateway knows. Keep the stock
+            # reserved and let the reconciler ask it; its grace period starts now.
+            async with settling(order_id), database.session() as session:
+                await orders.mark_unknown(session, order_id)
+                await session.commit()
+            if on_unknown_outcome is not None:
+                on_unknown_outcome()
+            logger.warning(
+                "payment outcome unknown for order %s: %s", order_id, type(unknown).__name__
+            )
+            error: DomainError = type(unknown)(
+                f"{unknown.detail}; order {order_id} stays pending until its payment is settled",
+                order_id=order_id,
+            )
+            raise error from None
 
-    async with database.session() as session:
-        if not await settle_paid(session, order_id, charge.id):
-            # The reconciler settled it first (it found the same charge): nothing to do.
-            logger.info("order %s was settled by the reconciler first", order_id)
+    async with settling(order_id), database.session() as session:
+        paid = await settle_paid(session, order_id, charge_id)
         await session.commit()
         settled = await orders.get(session, order_id)
     assert settled is not None
+    if not paid and settled.status != OrderStatus.PAID:
+        # Only if the gateway recorded the charge after the reconciler's lookup (a gateway
+        # slower than our timeout): the order failed, so the money goes back.
+        try:
+            await _refund_orphan_charge(gateway, settled)
+        except DomainError:
+            logger.error("order %s failed but its charge could not be refunded", order_id)
+        raise GatewayError(
+            f"Order {order_id} was settled as failed while its charge completed; "
+            "the charge was refunded",
+            order_id=order_id,
+        )
     return settled
+
+
+async def _refund_orphan_charge(gateway: PaymentGateway, order: Order) -> None:
+    charge = await gateway.find_charge(charge_key(order))
+    if charge is not None:
+        await gateway.refund(
+            charge_id=charge.id, amount=charge.amount, idempotency_key=refund_key(order)
+        )

@@ -7,13 +7,13 @@ same transaction, and stores its answer. Later requests with the key:
 - a different body: 422;
 - an answer stored: replay it (same status, same body);
 - still in flight elsewhere: wait for it (up to a bound), then replay, or 409;
-- no answer but an order linked (the gateway's outcome was unknown, or the holder
-  died): answer from the order as it stands now, never a second order or charge;
+- no answer but an order linked (the holder died after creating it): answer from the
+  order as it stands now, never a second order or charge;
 - nothing linked and nobody holding it (the holder died before creating the order):
   take it over and place the order.
 
-Final answers (201 and 4xx) are stored; 5xx answers are not, since the order they name
-settles later: a retry then reports the settled order.
+Every answer is stored and replayed as it was, errors included: a 502/503/504 names the
+order, whose settled state ``GET /orders/{id}`` shows.
 """
 
 from __future__ import annotations
@@ -134,13 +134,11 @@ class IdempotentOrders:
         try:
             order = await place(link)
         except DomainError as error:
+            # Every answer is replayed as it was, 5xx included (API.md: "the same answer");
+            # a 502/503/504 names its order, whose settled state GET /orders/{id} shows.
+            answer = error_answer(error)
             async with self.database.session() as session:
-                if error.status_code < 500:
-                    await keys.store_answer(
-                        session, row_id, error.status_code, error_answer(error).body
-                    )
-                else:
-                    await keys.release(session, row_id)
+                await keys.store_answer(session, row_id, answer.status_code, answer.body)
                 await session.commit()
             raise
         except BaseException:

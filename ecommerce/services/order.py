@@ -60,7 +60,7 @@ async def ship(session: AsyncSession, order_id: int) -> Order:
     return order
 
 
-async def complete_refund(session: AsyncSession, order_id: int, refund_id: str) -> bool:
+async def complete_refund(session: AsyncSession, order_id: int, refund_id: str | None) -> bool:
     """``paid`` (refund claimed) -> ``cancelled`` and the stock back, exactly once."""
     moved = await orders.move(
         session,
@@ -76,9 +76,13 @@ async def complete_refund(session: AsyncSession, order_id: int, refund_id: str) 
     return moved
 
 
-async def refund(gateway: PaymentGateway, order: Order) -> str:
-    """Refund the whole charge; the key makes a repeated refund the same refund."""
-    assert order.charge_id is not None
+async def refund(gateway: PaymentGateway, order: Order) -> str | None:
+    """Refund the whole charge; the key makes a repeated refund the same refund.
+
+    None for a free order: there was no charge, so there is nothing to refund.
+    """
+    if order.charge_id is None:
+        return None
     try:
         result = await gateway.refund(
             charge_id=order.charge_id, amount=order.total, idempotency_key=refund_key(order)

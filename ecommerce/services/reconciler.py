@@ -34,7 +34,10 @@ from ecommerce.services.payment import PaymentGateway
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
-CONCURRENT_LOOKUPS = 10
+# Gateway calls and the database work that follows them, at once per worker: bounded so
+# a backlog cannot take the whole pool from the worker's requests.
+CONCURRENT_SETTLEMENTS = 4
+MAX_PURGE_BATCHES = 100
 
 
 @dataclass
@@ -44,6 +47,7 @@ class SweepResult:
     refunded: int = 0
     unresolved: int = 0
     purged_keys: int = 0
+    claimed: int = 0
 
 
 class Reconciler:
@@ -51,11 +55,15 @@ class Reconciler:
         self.database = database
         self.gateway = gateway
         self.settings = settings
-        # A checkout's charge call is over (answered or timed out) this long after the
-        # order was last touched, so asking the gateway then cannot race it.
+        # A checkout that answered "unknown" (502/503/504) is over: one gateway timeout
+        # after that answer, the gateway has had its full chance to record the charge.
         self.grace = timedelta(seconds=settings.payment_gateway_timeout)
+        # A checkout that never answered (its worker died, or it is still waiting on the
+        # database after the charge): its charge call started right after the order was
+        # written and ended within one timeout; one more covers a slow gateway.
+        self.unanswered_grace = 2 * self.grace + timedelta(seconds=1)
         self._wake = asyncio.Event()
-        self._limit = asyncio.Semaphore(CONCURRENT_LOOKUPS)
+        self._limit = asyncio.Semaphore(CONCURRENT_SETTLEMENTS)
 
     def wake_after(self, seconds: float) -> None:
         """Sweep sooner than the interval: an order becomes settleable at that moment."""
@@ -72,6 +80,8 @@ class Reconciler:
                 result = await self.sweep()
                 if result != SweepResult():
                     logger.info("reconciler sweep: %s", result)
+                if result.claimed >= BATCH_SIZE:
+                    continue  # a backlog (after an outage): keep going, no pause
             except Exception:
                 logger.exception("reconciler sweep failed; retrying next interval")
             with contextlib.suppress(TimeoutError):
@@ -84,8 +94,15 @@ class Reconciler:
             unknown = await orders.claim_stale(
                 session,
                 status=OrderStatus.PENDING,
-                payment_status={None},
+                payment_status={PaymentStatus.UNKNOWN},
                 older_than=self.grace,
+                limit=BATCH_SIZE,
+            )
+            unknown += await orders.claim_stale(
+                session,
+                status=OrderStatus.PENDING,
+                payment_status={None},
+                older_than=self.unanswered_grace,
                 limit=BATCH_SIZE,
             )
             refunding = await orders.claim_stale(
@@ -96,26 +113,37 @@ class Reconciler:
                 limit=BATCH_SIZE,
             )
             await session.commit()
+        result.claimed = len(unknown) + len(refunding)
         outcomes = await asyncio.gather(
             *(self._settle_charge(order) for order in unknown),
             *(self._complete_refund(order) for order in refunding),
+            return_exceptions=True,  # one failure must not abandon the others mid-way
         )
         for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                logger.warning("settling failed (%r); the lease expires and it is retried", outcome)
+                outcome = "unresolved"
             setattr(result, outcome, getattr(result, outcome) + 1)
-        async with self.database.session() as session:
-            result.purged_keys = await idempotency_keys.purge(
-                session, older_than=timedelta(hours=self.settings.idempotency_key_ttl_hours)
-            )
-            await session.commit()
+        retention = timedelta(hours=self.settings.idempotency_key_ttl_hours)
+        for _ in range(MAX_PURGE_BATCHES):
+            async with self.database.session() as session:
+                purged = await idempotency_keys.purge(session, older_than=retention)
+                await session.commit()
+            result.purged_keys += purged
+            if purged < idempotency_keys.PURGE_BATCH:
+                break
         return result
 
     async def _settle_charge(self, order: Order) -> str:
         async with self._limit:
-            try:
-                charge = await self.gateway.find_charge(charge_key(order))
-            except DomainError as error:
-                logger.warning("order %s: gateway lookup failed (%s)", order.id, error.detail)
-                return "unresolved"
+            return await self._settle_charge_now(order)
+
+    async def _settle_charge_now(self, order: Order) -> str:
+        try:
+            charge = await self.gateway.find_charge(charge_key(order))
+        except DomainError as error:
+            logger.warning("order %s: gateway lookup failed (%s)", order.id, error.detail)
+            return "unresolved"
         async with self.database.session() as session:
             if charge is not None and charge.status == "succeeded":
                 settled = await settle_paid(session, order.id, charge.id)
@@ -135,7 +163,7 @@ class Reconciler:
             except DomainError as error:
                 logger.warning("order %s: refund retry failed (%s)", order.id, error.detail)
                 return "unresolved"
-        async with self.database.session() as session:
-            done = await complete_refund(session, order.id, refund_id)
-            await session.commit()
+            async with self.database.session() as session:
+                done = await complete_refund(session, order.id, refund_id)
+                await session.commit()
         return "refunded" if done else "unresolved"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, Path, Request, status
 from fastapi.responses import JSONResponse
 
 from ecommerce.api.dependencies import (
@@ -28,6 +28,7 @@ from ecommerce.core.errors import (
     OutOfStock,
     PaymentDeclined,
 )
+from ecommerce.models.base import MAX_ID
 from ecommerce.schemas.common import Page
 from ecommerce.schemas.order import OrderCreate, OrderRead
 from ecommerce.services import checkout
@@ -36,6 +37,9 @@ from ecommerce.services.idempotency import IdempotentOrders, fingerprint
 from ecommerce.services.reconciler import Reconciler
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+
+# Bounded like the bigint column: a larger id is a 422, never a database error.
+OrderId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Order id.")]
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -118,17 +122,17 @@ async def list_orders(session: SessionDep, user: CurrentUser, page: PageParams) 
 
 
 @router.get(
-    "/{order_id}",
+    "/{id}",
     response_model=OrderRead,
     summary="Get one of your orders",
     responses=error_responses(NotAuthenticated, NotFound),
 )
-async def get_order(order_id: int, session: SessionDep, user: CurrentUser) -> OrderRead:
+async def get_order(order_id: OrderId, session: SessionDep, user: CurrentUser) -> OrderRead:
     return OrderRead.from_order(await order_service.get_visible(session, user, order_id))
 
 
 @router.post(
-    "/{order_id}/cancel",
+    "/{id}/cancel",
     response_model=OrderRead,
     summary="Cancel a paid order: refund it and return its stock",
     responses=error_responses(
@@ -136,16 +140,16 @@ async def get_order(order_id: int, session: SessionDep, user: CurrentUser) -> Or
     ),
 )
 async def cancel_order(
-    order_id: int, user: CurrentUser, database: DatabaseDep, gateway: GatewayDep
+    order_id: OrderId, user: CurrentUser, database: DatabaseDep, gateway: GatewayDep
 ) -> OrderRead:
     return OrderRead.from_order(await order_service.cancel(database, gateway, user, order_id))
 
 
 @router.post(
-    "/{order_id}/ship",
+    "/{id}/ship",
     response_model=OrderRead,
     summary="Mark a paid order shipped (admin)",
     responses=error_responses(NotAuthenticated, Forbidden, NotFound, Conflict),
 )
-async def ship_order(order_id: int, session: SessionDep, _: AdminUser) -> OrderRead:
+async def ship_order(order_id: OrderId, session: SessionDep, _: AdminUser) -> OrderRead:
     return OrderRead.from_order(await order_service.ship(session, order_id))
