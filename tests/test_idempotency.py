@@ -19,6 +19,20 @@ from tests.support.shop import (
 )
 
 
+async def admin_order_id(engine: AsyncEngine, user_id: int) -> int:
+    """A real order row to link (the foreign key wants one)."""
+    async with engine.begin() as conn:
+        order_id = await conn.scalar(
+            text(
+                'INSERT INTO "order" (user_id, status, total, currency) '
+                "VALUES (:user, 'pending', 0, 'USD') RETURNING id"
+            ),
+            {"user": user_id},
+        )
+    assert order_id is not None
+    return int(order_id)
+
+
 def body(product_id: int, quantity: int = 1) -> dict[str, Any]:
     return {
         "items": [{"product_id": product_id, "quantity": quantity}],
@@ -166,3 +180,31 @@ async def test_old_keys_are_purged(
     again = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
     assert again.status_code == 201
     assert len(await order_statuses(admin_engine)) == 2
+
+
+async def test_a_holder_whose_lease_ran_out_cannot_link_its_order(
+    app: Any, client: AsyncClient, customer_user: Any, admin_engine: AsyncEngine
+) -> None:
+    from datetime import timedelta
+
+    from ecommerce.repositories import idempotency as keys
+
+    database = app.state.database
+    async with database.session() as session:
+        slow = await keys.claim(session, user_id=customer_user.id, key="k", fingerprint="f")
+        await session.commit()
+    assert slow is not None
+    # The first holder stalls past its lease; a retry takes the key over.
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE idempotency_key SET locked_at = now() - interval '2 minutes'")
+        )
+    async with database.session() as session:
+        fresh = await keys.take_over(session, slow.row_id, lease=timedelta(seconds=60))
+        await session.commit()
+    assert fresh is not None
+    async with database.session() as session:
+        # The stalled holder is fenced off, so its order rolls back; the new holder links.
+        assert not await keys.link_order(session, slow, 1)
+        order = await admin_order_id(admin_engine, customer_user.id)
+        assert await keys.link_order(session, fresh, order)

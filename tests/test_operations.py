@@ -152,3 +152,22 @@ async def test_engine_is_disposed_on_shutdown(database_url: str, admin_engine: A
                 break
             await conn.execute(text("SELECT pg_sleep(0.05)"))
         assert await conn.scalar(query) == 0
+
+
+async def test_a_statement_past_its_timeout_answers_503(database_url: str) -> None:
+    app = create_app(make_settings(database_url, db_statement_timeout=0.2))
+
+    async def slow(session: SessionDep) -> None:
+        await session.execute(text("SELECT pg_sleep(2)"))
+
+    app.add_api_route("/test/slow", slow)
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(
+            transport=ASGITransport(manager.app, raise_app_exceptions=False),
+            base_url="http://test",
+        ) as http,
+    ):
+        response = await http.get("/test/slow")
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("The database took too long")

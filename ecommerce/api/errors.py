@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecommerce.core.errors import DomainError
@@ -38,10 +39,26 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
+# PostgreSQL's query_canceled: the statement ran past ECOMMERCE_DB_STATEMENT_TIMEOUT.
+QUERY_CANCELED = "57014"
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
+        return JSONResponse(
+            {"detail": "The database took too long to answer; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+    raise exc  # anything else is a bug: the last-resort handler logs it and answers 500
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     # Unhandled exceptions: RequestIdMiddleware answers them, with the request id.
 
 

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.models import IdempotencyKey
 
 
-async def claim(session: AsyncSession, *, user_id: int, key: str, fingerprint: str) -> int | None:
+@dataclass(frozen=True)
+class Hold:
+    """A key held by one request: ``locked_at`` is its fence against a later take-over."""
+
+    row_id: int
+    locked_at: datetime
+
+
+def _held(hold: Hold) -> ColumnElement[bool]:
+    return and_(IdempotencyKey.id == hold.row_id, IdempotencyKey.locked_at == hold.locked_at)
+
+
+async def claim(session: AsyncSession, *, user_id: int, key: str, fingerprint: str) -> Hold | None:
     """Insert the key as held by us; None when it exists already (the unique index decides)."""
     result = await session.execute(
         insert(IdempotencyKey)
-        .values(user_id=user_id, key=key, fingerprint=fingerprint, locked_at=func.now())
+        .values(user_id=user_id, key=key, fingerprint=fingerprint, locked_at=func.clock_timestamp())
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotencyKey.id)
+        .returning(IdempotencyKey.id, IdempotencyKey.locked_at)
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    return None if row is None else Hold(row.id, row.locked_at)
 
 
 async def find(session: AsyncSession, *, user_id: int, key: str) -> IdempotencyKey | None:
@@ -32,7 +46,7 @@ async def find(session: AsyncSession, *, user_id: int, key: str) -> IdempotencyK
     return result.scalar_one_or_none()
 
 
-async def take_over(session: AsyncSession, row_id: int, *, lease: timedelta) -> bool:
+async def take_over(session: AsyncSession, row_id: int, *, lease: timedelta) -> Hold | None:
     """Hold a key nobody holds (or whose holder died: its lease ran out) and that has no answer."""
     result = await session.execute(
         update(IdempotencyKey)
@@ -44,30 +58,34 @@ async def take_over(session: AsyncSession, row_id: int, *, lease: timedelta) -> 
                 IdempotencyKey.locked_at < func.now() - lease,
             ),
         )
-        .values(locked_at=func.now())
+        .values(locked_at=func.clock_timestamp())
+        .returning(IdempotencyKey.id, IdempotencyKey.locked_at)
+    )
+    row = result.one_or_none()
+    return None if row is None else Hold(row.id, row.locked_at)
+
+
+async def link_order(session: AsyncSession, hold: Hold, order_id: int) -> bool:
+    """Link our order to the key, unless the key is no longer ours."""
+    result = await session.execute(
+        update(IdempotencyKey)
+        .where(_held(hold), IdempotencyKey.order_id.is_(None))
+        .values(order_id=order_id)
         .returning(IdempotencyKey.id)
     )
     return result.scalar_one_or_none() is not None
 
 
-async def link_order(session: AsyncSession, row_id: int, order_id: int) -> None:
-    await session.execute(
-        update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(order_id=order_id)
-    )
-
-
-async def store_answer(session: AsyncSession, row_id: int, status_code: int, body: Any) -> None:
+async def store_answer(session: AsyncSession, hold: Hold, status_code: int, body: Any) -> None:
     await session.execute(
         update(IdempotencyKey)
-        .where(IdempotencyKey.id == row_id)
+        .where(_held(hold))
         .values(response_status=status_code, response_body=body, locked_at=None)
     )
 
 
-async def release(session: AsyncSession, row_id: int) -> None:
-    await session.execute(
-        update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(locked_at=None)
-    )
+async def release(session: AsyncSession, hold: Hold) -> None:
+    await session.execute(update(IdempotencyKey).where(_held(hold)).values(locked_at=None))
 
 
 PURGE_BATCH = 1000

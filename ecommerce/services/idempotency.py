@@ -81,55 +81,59 @@ class IdempotentOrders:
 
     async def run(self, *, user_id: int, key: str, print_: str, place: PlaceOrder) -> Answer:
         deadline = time.monotonic() + self.wait_seconds
-        while True:
-            async with self.database.session() as session:
-                row_id = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
-                await session.commit()
-            if row_id is not None:
-                return await self._place(row_id, place)
-            answer, row_id = await self._existing(user_id, key, print_)
-            if answer is not None:
-                return answer
-            if row_id is not None:  # we took it over
-                return await self._place(row_id, place)
-            if time.monotonic() >= deadline:
-                raise Conflict("A request with this Idempotency-Key is still in progress")
-            await asyncio.sleep(POLL_SECONDS)
+        async with self.database.session() as session:
+            hold = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
+            await session.commit()
+        while hold is None:
+            outcome = await self._existing(user_id, key, print_)
+            if isinstance(outcome, Answer):
+                return outcome
+            hold = outcome
+            if hold is None:
+                if time.monotonic() >= deadline:
+                    raise Conflict("A request with this Idempotency-Key is still in progress")
+                await asyncio.sleep(POLL_SECONDS)
+        return await self._place(hold, place)
 
-    async def _existing(
-        self, user_id: int, key: str, print_: str
-    ) -> tuple[Answer | None, int | None]:
-        """(answer to replay, None) or (None, row we took over) or (None, None): wait."""
+    async def _existing(self, user_id: int, key: str, print_: str) -> Answer | keys.Hold | None:
+        """The answer to replay, or the key held by us now (placing is ours), or None: wait."""
         async with self.database.session() as session:
             row = await keys.find(session, user_id=user_id, key=key)
-            if row is None:  # purged between our insert and this read: claim again
-                return None, None
+            if row is None:  # purged since our first try: claim it afresh
+                hold = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
+                await session.commit()
+                return hold
             if row.fingerprint != print_:
                 raise InvalidInput("This Idempotency-Key was used with a different request body")
             if row.response_status is not None:
-                return Answer(row.response_status, row.response_body), None
-            if not await keys.take_over(session, row.id, lease=self.lease):
-                return None, None  # someone holds it: wait
+                return Answer(row.response_status, row.response_body)
+            hold = await keys.take_over(session, row.id, lease=self.lease)
+            if hold is None:
+                return None  # someone holds it: wait
             if row.order_id is None:
                 await session.commit()
-                return None, row.id
+                return hold
+            # Its holder died after creating the order: answer from the order as it is.
             order = await orders.get(session, row.order_id)
             answer = answer_from_order(order) if order is not None else None
             if answer is None:
-                await keys.release(session, row.id)
+                await keys.release(session, hold)
                 await session.commit()
                 raise Conflict(
                     f"The payment of order {row.order_id} is still being settled; "
                     "retry later or fetch the order",
                     order_id=row.order_id,
                 )
-            await keys.store_answer(session, row.id, answer.status_code, answer.body)
+            await keys.store_answer(session, hold, answer.status_code, answer.body)
             await session.commit()
-            return answer, None
+            return answer
 
-    async def _place(self, row_id: int, place: PlaceOrder) -> Answer:
+    async def _place(self, hold: keys.Hold, place: PlaceOrder) -> Answer:
         async def link(session: AsyncSession, order_id: int) -> None:
-            await keys.link_order(session, row_id, order_id)
+            if not await keys.link_order(session, hold, order_id):
+                # Our lease ran out and another request took the key over: this order must
+                # not exist beside theirs. Raising rolls back its stock reservation.
+                raise Conflict("This Idempotency-Key was taken over by a later request")
 
         try:
             order = await place(link)
@@ -138,7 +142,7 @@ class IdempotentOrders:
             # a 502/503/504 names its order, whose settled state GET /orders/{id} shows.
             answer = error_answer(error)
             async with self.database.session() as session:
-                await keys.store_answer(session, row_id, answer.status_code, answer.body)
+                await keys.store_answer(session, hold, answer.status_code, answer.body)
                 await session.commit()
             raise
         except BaseException:
@@ -146,11 +150,11 @@ class IdempotentOrders:
             # reported to the next retry; without one the retry places the order anew).
             with anyio.CancelScope(shield=True):
                 async with self.database.session() as session:
-                    await keys.release(session, row_id)
+                    await keys.release(session, hold)
                     await session.commit()
             raise
         answer = order_answer(order)
         async with self.database.session() as session:
-            await keys.store_answer(session, row_id, answer.status_code, answer.body)
+            await keys.store_answer(session, hold, answer.status_code, answer.body)
             await session.commit()
         return answer
