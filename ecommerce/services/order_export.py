@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack, aclosing
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -208,7 +208,7 @@ def export_filename(export_format: ExportFormat, now: datetime | None = None) ->
 
 async def export_orders(
     database: Database, export_format: ExportFormat, *, rows_per_chunk: int = ROWS_PER_CHUNK
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield the whole order export as byte chunks, from a snapshot of its own.
 
     The connection is taken from ``database`` at the first iteration and given back when

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 
 from ecommerce.api.dependencies import AdminUser, DatabaseDep, SessionDep, SettingsDep
 from ecommerce.api.errors import error_responses
-from ecommerce.api.streaming import ClosingStreamingResponse
-from ecommerce.core.errors import Forbidden, InvalidInput, NotAuthenticated
+from ecommerce.api.streaming import ClosingStreamingResponse, StartedStream
+from ecommerce.core.errors import Forbidden, InvalidInput, NotAuthenticated, ServiceUnavailable
 from ecommerce.schemas.report import SalesReport
 from ecommerce.services import order_export
 from ecommerce.services import report as report_service
@@ -46,7 +46,7 @@ _EXPORT_CONTENT: dict[str, Any] = {
             "line with the order's fields repeated.",
             "content": _EXPORT_CONTENT,
         },
-        **error_responses(NotAuthenticated, Forbidden, InvalidInput),
+        **error_responses(NotAuthenticated, Forbidden, InvalidInput, ServiceUnavailable),
     },
 )
 async def export_orders(
@@ -62,8 +62,11 @@ async def export_orders(
     response streams; the request's session is already closed by then.
     """
     filename = order_export.export_filename(export_format)
+    # Started here: a busy pool or a database that is down answers 503, not a 200 whose
+    # body stops short.
+    body = await StartedStream.start(order_export.export_orders(database, export_format))
     return ClosingStreamingResponse(
-        order_export.export_orders(database, export_format),
+        body,
         media_type=MEDIA_TYPES[export_format],
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
