@@ -10,6 +10,7 @@ import math
 import multiprocessing
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,17 @@ _settings = settings_or_exit()
 
 
 def _int_env(name: str, default: int) -> int:
+    """A positive integer from the environment; anything else stops start-up, one line."""
     value = os.environ.get(name)
-    return int(value) if value else default
+    if not value:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        print(
+            f"configuration error: {name}: must be a whole number of at least 1 (got {value!r})",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return int(value)
 
 
 wsgi_app = "ecommerce.main:app"

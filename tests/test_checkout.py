@@ -360,3 +360,33 @@ async def test_the_reconciler_leaves_a_checkout_in_flight_alone(
     assert response.json()["status"] == "paid"
     await fake_gateway.clear_faults()
     await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
+
+
+async def test_text_with_a_nul_character_is_422_not_500(
+    client: AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    searched = await client.get("/api/v1/products", params={"q": "a\x00b"})
+    assert searched.status_code == 422
+    created = await client.post(
+        "/api/v1/products",
+        headers=admin_headers,
+        json={"sku": "NUL-1", "name": "a\x00b", "price": 100},
+    )
+    assert created.status_code == 422
+    assert "NUL" in created.json()["detail"]
+
+
+@pytest.mark.parametrize("token", ["visa", "tok_", "tok_ spaces", "card_123"])
+async def test_a_malformed_payment_token_is_422_before_anything_is_reserved(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    token: str,
+) -> None:
+    product = await new_product(client, admin_headers, stock=2)
+    response = await client.post(
+        "/api/v1/orders", headers=customer_headers, json=order_body((product["id"], 1), token=token)
+    )
+    assert response.status_code == 422
+    assert await stock_of(admin_engine, product["id"]) == 2

@@ -115,3 +115,21 @@ def test_cli_start_up_stops_with_one_line(tmp_path: Path, env: dict[str, str]) -
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("configuration error: ECOMMERCE_")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc"])
+def test_gunicorn_workers_must_be_a_positive_number(tmp_path: Path, value: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ECOMMERCE_")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import ecommerce.gunicorn_config"],
+        env={**clean, "ECOMMERCE_WORKERS": value},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"configuration error: ECOMMERCE_WORKERS: must be a whole number of at least 1 "
+        f"(got {value!r})"
+    ]

@@ -67,6 +67,8 @@ async def test_concurrent_requests_with_one_key_make_one_order(
     replay = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
     assert replay.status_code == 201
     assert replay.json() == created[0]
+    first = next(r for r in responses if r.status_code == 201)
+    assert replay.content == first.content  # the same answer, byte for byte
     await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
 
 

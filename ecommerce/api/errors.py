@@ -41,11 +41,19 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 # PostgreSQL's query_canceled: the statement ran past ECOMMERCE_DB_STATEMENT_TIMEOUT.
 QUERY_CANCELED = "57014"
+# character_not_in_repertoire: text PostgreSQL cannot store (a NUL character).
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
-    if getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate == CHARACTER_NOT_IN_REPERTOIRE:
+        # Nothing was stored: the statement failed, and the transaction with it.
+        return JSONResponse(
+            {"detail": "Text fields must not contain NUL (U+0000) characters"}, status_code=422
+        )
+    if sqlstate == QUERY_CANCELED:
         return JSONResponse(
             {"detail": "The database took too long to answer; retry shortly"},
             status_code=503,

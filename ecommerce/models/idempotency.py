@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Index, SmallInteger, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecommerce.models.base import Base, created_at_column, id_column
@@ -30,6 +30,7 @@ class IdempotencyKey(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     response_status: Mapped[int | None] = mapped_column(SmallInteger)
-    response_body: Mapped[Any | None] = mapped_column(JSONB)
+    # json, not jsonb: jsonb reorders keys, and a replay must be the same body, byte for byte.
+    response_body: Mapped[Any | None] = mapped_column(JSON)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()

@@ -14,8 +14,8 @@ MAX_QUANTITY = 1000
 class OrderLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
-    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    product_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
 
 
 class OrderCreate(BaseModel):
@@ -29,7 +29,11 @@ class OrderCreate(BaseModel):
     )
 
     items: Annotated[list[OrderLineCreate], Field(min_length=1, max_length=MAX_LINES)]
-    payment_token: Annotated[str, Field(min_length=1, max_length=255)]
+    # A card token from the gateway's client-side library: "tok_" and its id. Anything else
+    # would be refused by the gateway; refused here, it reserves no stock meanwhile.
+    payment_token: Annotated[
+        str, Field(min_length=5, max_length=255, pattern=r"^tok_[A-Za-z0-9_]+$")
+    ]
 
     @field_validator("items")
     @classmethod
