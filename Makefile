@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt clean
+.PHONY: install run test lint fmt stop-db clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,9 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-clean:
+## Stop the embedded PostgreSQL (make run leaves it running so the next start is quick).
+stop-db:
+	@if [ -x $(BIN)/ecommerce ]; then $(BIN)/ecommerce stop-db; fi
+
+clean: stop-db
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

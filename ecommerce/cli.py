@@ -156,6 +156,16 @@ def seed_order_history(settings: Settings, orders: int) -> None:
     )
 
 
+def stop_db(_: argparse.Namespace) -> int:
+    """Stop the embedded PostgreSQL (it keeps running between starts on purpose)."""
+    from ecommerce.core.embedded_postgres import stop_server
+
+    settings = settings_or_exit()
+    stopped = stop_server(settings.data_dir)
+    print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    return 0
+
+
 def seed(args: argparse.Namespace) -> int:
     settings = prepare_environment()
     configure_logging(json=settings.json_logs, level=settings.log_level)
@@ -240,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-key", default=FAKE_GATEWAY_API_KEY, help="expected Bearer key (default: test key)"
     )
     p.set_defaults(handler=fake_gateway)
+
+    p = sub.add_parser("stop-db", help="stop the embedded PostgreSQL under ECOMMERCE_DATA_DIR")
+    p.set_defaults(handler=stop_db)
 
     p = sub.add_parser("seed", help="load the demo catalog (adds missing products only)")
     p.add_argument(

