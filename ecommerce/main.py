@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from ecommerce.api.endpoints import admin, auth, health, metrics, orders, products, users
 from ecommerce.api.errors import install_error_handlers
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
             logger.info("shutting down")
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="ecommerce",
         version="0.1.0",
         summary="Async-first e-commerce backend: catalog, stock, orders, card payments.",

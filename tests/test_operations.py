@@ -171,3 +171,15 @@ async def test_a_statement_past_its_timeout_answers_503(database_url: str) -> No
         response = await http.get("/test/slow")
     assert response.status_code == 503
     assert response.json()["detail"].startswith("The database took too long")
+
+
+async def test_docs_are_served_without_a_cdn(client: AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn.jsdelivr.net" not in page.text
+    assert "/static-offline-docs/swagger-ui-bundle.js" in page.text
+    bundle = await client.get("/static-offline-docs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert (await client.get("/redoc")).status_code == 200
+    schema = (await client.get("/openapi.json")).json()
+    assert "/static-offline-docs" not in str(schema["paths"])
