@@ -28,24 +28,26 @@ from ecommerce.launcher import (
 _settings = settings_or_exit()
 
 
-def _int_env(name: str, default: int) -> int:
-    """A positive integer from the environment; anything else stops start-up, one line."""
+def _int_env(name: str, default: int, minimum: int = 0) -> int:
+    """A whole number from the environment; anything else stops start-up with one line."""
     value = os.environ.get(name)
     if not value:
         return default
-    if not value.strip().isdigit() or int(value) < 1:
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < minimum:
         print(
-            f"configuration error: {name}: must be a whole number of at least 1 (got {value!r})",
+            f"configuration error: {name}: must be a whole number of at least {minimum} "
+            f"(got {value!r})",
             file=sys.stderr,
         )
         raise SystemExit(2)
-    return int(value)
+    return int(digits)
 
 
 wsgi_app = "ecommerce.main:app"
 worker_class = "uvicorn_worker.UvicornWorker"
 bind = os.environ.get("ECOMMERCE_BIND", "127.0.0.1:8000")
-workers = _int_env("ECOMMERCE_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+workers = _int_env("ECOMMERCE_WORKERS", multiprocessing.cpu_count() * 2 + 1, minimum=1)
 # Workers import the app after the fork: metrics then see PROMETHEUS_MULTIPROC_DIR, and
 # no pool or event loop is ever shared between processes.
 preload_app = False

@@ -117,7 +117,7 @@ def test_cli_start_up_stops_with_one_line(tmp_path: Path, env: dict[str, str]) -
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "abc"])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "\u00b2"])
 def test_gunicorn_workers_must_be_a_positive_number(tmp_path: Path, value: str) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ECOMMERCE_")}
     result = subprocess.run(

@@ -115,6 +115,15 @@ async def test_unknown_paths_share_one_label(client: AsyncClient) -> None:
     assert not {"/no/such/page", "/wp-admin.php", "/api/v1/nothing/42"} & routes
 
 
+async def test_docs_and_their_files_are_labelled_by_route(client: AsyncClient) -> None:
+    for path in ("/openapi.json", "/docs", "/static-offline-docs/swagger-ui.css"):
+        assert (await client.get(path)).status_code == 200
+    after = await scrape(client)
+    routes = labels_of(after, "http_requests_total", "route")
+    assert {"/openapi.json", "/docs", "/static-offline-docs/{path}"} <= routes
+    assert "/static-offline-docs/swagger-ui.css" not in routes
+
+
 async def test_wrong_method_keeps_the_route_and_odd_methods_share_a_label(
     client: AsyncClient,
 ) -> None:

@@ -189,3 +189,25 @@ async def test_failed_refund_blocks_shipping_and_is_completed_later(
     ledger = await fake_gateway.ledger()
     assert len(ledger["refunds"]) == 1
     await assert_money_matches_orders(admin_engine, ledger)
+
+
+async def test_a_refund_the_gateway_refuses_leaves_the_order_paid(
+    client: AsyncClient,
+    product: dict[str, Any],
+    customer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    order = await place(client, customer_headers, product["id"], quantity=2)
+    await fake_gateway.reset()  # the gateway no longer knows the charge: refunds are 404
+    response = await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=customer_headers)
+    assert response.status_code == 502
+    assert "refused" in response.json()["detail"]
+    assert response.json()["order_id"] == order["id"]
+    current = (await client.get(f"/api/v1/orders/{order['id']}", headers=customer_headers)).json()
+    assert (current["status"], current["payment"]["status"]) == ("paid", "succeeded")
+    assert await stock_of(admin_engine, product["id"]) == 8
+    # Nothing is left hanging: the order can still be shipped.
+    shipped = await client.post(f"/api/v1/orders/{order['id']}/ship", headers=admin_headers)
+    assert shipped.status_code == 200

@@ -43,6 +43,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 QUERY_CANCELED = "57014"
 # character_not_in_repertoire: text PostgreSQL cannot store (a NUL character).
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
+# The server went away mid-request: connection exceptions (08...) and shutdowns (57P0x).
+SERVER_GONE = ("08", "57P01", "57P02", "57P03")
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -52,6 +54,12 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         # Nothing was stored: the statement failed, and the transaction with it.
         return JSONResponse(
             {"detail": "Text fields must not contain NUL (U+0000) characters"}, status_code=422
+        )
+    if exc.connection_invalidated or (sqlstate or "").startswith(SERVER_GONE):
+        return JSONResponse(
+            {"detail": "The database connection was lost; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
     if sqlstate == QUERY_CANCELED:
         return JSONResponse(

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecommerce.core import metrics
@@ -98,8 +99,23 @@ def route_template(scope: Scope) -> str:
     in ``scope["route"]``.
     """
     route = scope.get("route")
+    if route is None and scope.get("endpoint") is not None:
+        route = _plain_route(scope)
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     return template if isinstance(template, str) and template else metrics.UNMATCHED_ROUTE
+
+
+def _plain_route(scope: Scope) -> BaseRoute | None:
+    """The Starlette route or mount that served a request (``/openapi.json``, ``/docs``,
+    the docs' static files): only FastAPI's own routes record themselves in the scope."""
+    endpoint = scope["endpoint"]
+    routes: list[BaseRoute] = getattr(getattr(scope.get("app"), "router", None), "routes", [])
+    for candidate in routes:
+        if getattr(candidate, "endpoint", None) is endpoint:
+            return candidate
+        if isinstance(candidate, Mount) and candidate.app is endpoint:
+            return candidate
+    return None
 
 
 def _loggable_path(scope: Scope) -> str:

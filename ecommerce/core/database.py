@@ -88,9 +88,11 @@ class Database:
         except (OSError, DBAPIError) as error:
             logger.warning("cannot connect to the database: %s", type(error).__name__)
             raise ServiceUnavailable("The database cannot be reached") from None
-        waited = time.perf_counter() - started
-        for observe in self.acquire_observers:
-            observe(waited)
+        finally:
+            # Failed waits too: a pool timeout is the slowest wait of all.
+            waited = time.perf_counter() - started
+            for observe in self.acquire_observers:
+                observe(waited)
         try:
             yield conn
         finally:

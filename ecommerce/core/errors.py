@@ -64,6 +64,12 @@ class GatewayError(DomainError):
     default_detail = "The payment gateway answered with an error"
 
 
+class GatewayRejected(GatewayError):
+    """The gateway answered and refused (a 4xx): retrying the same request cannot help."""
+
+    default_detail = "The payment gateway refused the request"
+
+
 class GatewayUnavailable(DomainError):
     status_code = 503
     default_detail = "The payment gateway cannot be reached"

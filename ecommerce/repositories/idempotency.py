@@ -97,6 +97,7 @@ async def purge(session: AsyncSession, *, older_than: timedelta, limit: int = PU
         select(IdempotencyKey.id)
         .where(IdempotencyKey.created_at < func.now() - older_than)
         .limit(limit)
+        .with_for_update(skip_locked=True)  # workers purging at once never wait on each other
         .scalar_subquery()
     )
     result = await session.execute(

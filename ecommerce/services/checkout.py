@@ -187,7 +187,7 @@ async def place_order(
         await session.commit()
         settled = await orders.get(session, order_id)
     assert settled is not None
-    if not paid and settled.status != OrderStatus.PAID:
+    if not paid and settled.status == OrderStatus.PAYMENT_FAILED and charge_id is not None:
         # Only if the gateway recorded the charge after the reconciler's lookup (a gateway
         # slower than our timeout): the order failed, so the money goes back.
         try:

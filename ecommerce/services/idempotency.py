@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,7 +38,10 @@ from ecommerce.repositories import idempotency as keys
 from ecommerce.repositories import order as orders
 from ecommerce.schemas.order import OrderRead
 
+logger = logging.getLogger(__name__)
+
 POLL_SECONDS = 0.05
+MAX_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class IdempotentOrders:
 
     async def run(self, *, user_id: int, key: str, print_: str, place: PlaceOrder) -> Answer:
         deadline = time.monotonic() + self.wait_seconds
+        poll = POLL_SECONDS
         async with self.database.session() as session:
             hold = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
             await session.commit()
@@ -92,7 +97,8 @@ class IdempotentOrders:
             if hold is None:
                 if time.monotonic() >= deadline:
                     raise Conflict("A request with this Idempotency-Key is still in progress")
-                await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(poll)
+                poll = min(poll * 2, MAX_POLL_SECONDS)  # a retry storm must not eat the pool
         return await self._place(hold, place)
 
     async def _existing(self, user_id: int, key: str, print_: str) -> Answer | keys.Hold | None:
@@ -129,32 +135,45 @@ class IdempotentOrders:
             return answer
 
     async def _place(self, hold: keys.Hold, place: PlaceOrder) -> Answer:
+        linked = False
+
         async def link(session: AsyncSession, order_id: int) -> None:
+            nonlocal linked
             if not await keys.link_order(session, hold, order_id):
                 # Our lease ran out and another request took the key over: this order must
                 # not exist beside theirs. Raising rolls back its stock reservation.
                 raise Conflict("This Idempotency-Key was taken over by a later request")
+            linked = True
 
         try:
             order = await place(link)
         except DomainError as error:
-            # Every answer is replayed as it was, 5xx included (API.md: "the same answer");
-            # a 502/503/504 names its order, whose settled state GET /orders/{id} shows.
-            answer = error_answer(error)
-            async with self.database.session() as session:
-                await keys.store_answer(session, hold, answer.status_code, answer.body)
-                await session.commit()
+            # Replayed as it was once an order exists (a 502/503/504 names it; its settled
+            # state is at GET /orders/{id}) or when it is the request's own fault (4xx). A
+            # 5xx before any order ("database busy") is transient: the key is freed, so
+            # the client's retry places the order then.
+            keep = linked or error.status_code < 500
+            await self._finish(hold, error_answer(error) if keep else None)
             raise
         except BaseException:
             # Unexpected failure or cancellation: free the key (a linked order is kept and
             # reported to the next retry; without one the retry places the order anew).
-            with anyio.CancelScope(shield=True):
-                async with self.database.session() as session:
-                    await keys.release(session, hold)
-                    await session.commit()
+            await self._finish(hold, None)
             raise
         answer = order_answer(order)
-        async with self.database.session() as session:
-            await keys.store_answer(session, hold, answer.status_code, answer.body)
-            await session.commit()
+        await self._finish(hold, answer)
         return answer
+
+    async def _finish(self, hold: keys.Hold, answer: Answer | None) -> None:
+        """Store the answer (or free the key). Never masks the request's own outcome: if
+        the database fails here too, the lease simply runs out and a retry takes over."""
+        try:
+            with anyio.CancelScope(shield=True):
+                async with self.database.session() as session:
+                    if answer is None:
+                        await keys.release(session, hold)
+                    else:
+                        await keys.store_answer(session, hold, answer.status_code, answer.body)
+                    await session.commit()
+        except Exception:
+            logger.exception("could not record the outcome of an Idempotency-Key")

@@ -10,6 +10,7 @@ from ecommerce.core.database import Database
 from ecommerce.core.errors import (
     Conflict,
     GatewayError,
+    GatewayRejected,
     GatewayTimeout,
     GatewayUnavailable,
     NotFound,
@@ -92,6 +93,19 @@ async def refund(gateway: PaymentGateway, order: Order) -> str | None:
     return result.id
 
 
+async def release_refund_claim(database: Database, order_id: int) -> None:
+    """Undo a refund claim the gateway refused for good: the order is plainly paid again."""
+    async with database.session() as session:
+        await orders.set_payment_status(
+            session,
+            order_id,
+            status=OrderStatus.PAID,
+            expect={PaymentStatus.REFUND_PENDING},
+            new=PaymentStatus.SUCCEEDED,
+        )
+        await session.commit()
+
+
 async def cancel(database: Database, gateway: PaymentGateway, user: User, order_id: int) -> Order:
     """Refund a paid order through the gateway, then mark it cancelled and return its stock.
 
@@ -120,6 +134,14 @@ async def cancel(database: Database, gateway: PaymentGateway, user: User, order_
 
     try:
         refund_id = await refund(gateway, order)
+    except GatewayRejected as rejected:
+        # A definite "no" (e.g. the gateway does not know the charge): nothing will change
+        # on a retry, so the order goes back to plain paid and the caller is told.
+        await release_refund_claim(database, order_id)
+        raise GatewayError(
+            f"{rejected.detail}; the refund was refused and order {order_id} stays paid",
+            order_id=order_id,
+        ) from None
     except (GatewayError, GatewayUnavailable, GatewayTimeout) as error:
         logger.warning("refund of order %s not confirmed: %s", order_id, type(error).__name__)
         raise type(error)(

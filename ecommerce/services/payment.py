@@ -29,6 +29,7 @@ from ecommerce.core.config import Settings
 from ecommerce.core.errors import (
     DomainError,
     GatewayError,
+    GatewayRejected,
     GatewayTimeout,
     GatewayUnavailable,
     PaymentDeclined,
@@ -177,7 +178,8 @@ class PaymentGateway:
                 logger.warning(
                     "payment gateway %s answered %s: %s %s", operation, status, code, message
                 )
-                raise GatewayError(f"The payment gateway answered HTTP {status}")
+                refused = GatewayRejected if 400 <= status < 500 else GatewayError
+                raise refused(f"The payment gateway answered HTTP {status}")
             payload = _json_object(raw)
             outcome = "success"
             return payload

@@ -22,21 +22,23 @@ from datetime import timedelta
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
-from ecommerce.core.errors import DomainError
+from ecommerce.core.errors import DomainError, GatewayRejected
 from ecommerce.models import Order, OrderStatus
 from ecommerce.models.order import PaymentStatus
 from ecommerce.repositories import idempotency as idempotency_keys
 from ecommerce.repositories import order as orders
 from ecommerce.services.checkout import charge_key, settle_failed, settle_paid
-from ecommerce.services.order import complete_refund, refund
+from ecommerce.services.order import complete_refund, refund, release_refund_claim
 from ecommerce.services.payment import PaymentGateway
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
 # Gateway calls and the database work that follows them, at once per worker: bounded so
 # a backlog cannot take the whole pool from the worker's requests.
 CONCURRENT_SETTLEMENTS = 4
+# Claimed per kind per sweep: no more than settle at once, so every claim is worked on
+# straight away, well inside its lease (a lease that ran out lets others ask twice).
+BATCH_SIZE = CONCURRENT_SETTLEMENTS
 MAX_PURGE_BATCHES = 100
 
 
@@ -80,8 +82,8 @@ class Reconciler:
                 result = await self.sweep()
                 if result != SweepResult():
                     logger.info("reconciler sweep: %s", result)
-                if result.claimed >= BATCH_SIZE:
-                    continue  # a backlog (after an outage): keep going, no pause
+                if result.claimed and result.unresolved == 0:
+                    continue  # a backlog being worked off: no pause while it moves
             except Exception:
                 logger.exception("reconciler sweep failed; retrying next interval")
             with contextlib.suppress(TimeoutError):
@@ -139,6 +141,11 @@ class Reconciler:
             return await self._settle_charge_now(order)
 
     async def _settle_charge_now(self, order: Order) -> str:
+        if order.total == 0:  # a free order is never charged: nothing to ask, it is paid
+            async with self.database.session() as session:
+                settled = await settle_paid(session, order.id, None)
+                await session.commit()
+            return "paid" if settled else "unresolved"
         try:
             charge = await self.gateway.find_charge(charge_key(order))
         except DomainError as error:
@@ -160,6 +167,14 @@ class Reconciler:
         async with self._limit:
             try:
                 refund_id = await refund(self.gateway, order)
+            except GatewayRejected as error:
+                logger.error(
+                    "order %s: the gateway refused its refund for good (%s); it stays paid",
+                    order.id,
+                    error.detail,
+                )
+                await release_refund_claim(self.database, order.id)
+                return "unresolved"
             except DomainError as error:
                 logger.warning("order %s: refund retry failed (%s)", order.id, error.detail)
                 return "unresolved"
