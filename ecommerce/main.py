@@ -26,6 +26,7 @@ from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
 from ecommerce.services import user as user_service
+from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(gateway.close)
             app.state.gateway = gateway
             await ensure_first_admin(active, database)
+            export_slots = ExportSlots(active.export_max_concurrent)
             reconciler = Reconciler(database, gateway, active)
             app.state.reconciler = reconciler
             app.state.settings = active
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "database": database,
                 "gateway": gateway,
                 "reconciler": reconciler,
+                "export_slots": export_slots,
             }
             logger.info("shutting down")
 

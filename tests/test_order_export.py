@@ -352,3 +352,19 @@ async def test_disconnect_at_the_asgi_level_releases_the_connection_at_once(
     assert messages[0]["status"] == 200
     bodies = [m for m in messages if m["type"] == "http.response.body"]
     assert bodies and all(m.get("more_body", False) for m in bodies)  # never completed
+
+
+async def test_exports_at_once_are_bounded_per_worker(database: Database) -> None:
+    from ecommerce.api.streaming import StartedStream
+    from ecommerce.core.errors import ServiceUnavailable
+    from ecommerce.services.order_export import ExportSlots
+
+    slots = ExportSlots(1)
+    running = await StartedStream.start(export_orders(database, "csv", slots=slots))
+    with pytest.raises(ServiceUnavailable):
+        await StartedStream.start(export_orders(database, "csv", slots=slots))
+    assert database.pool_status()["checked_out"] == 1  # the refused one took nothing
+    await running.aclose()
+    again = await StartedStream.start(export_orders(database, "csv", slots=slots))
+    await again.aclose()
+    assert database.pool_status()["checked_out"] == 0

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     reconciler_enabled: bool = True
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
 
+    # Exports streaming at once per worker: each holds a pooled connection meanwhile.
+    export_max_concurrent: Annotated[int, Field(ge=1, le=100)] = 2
     idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool | None = None  # None: JSON in production, readable in development

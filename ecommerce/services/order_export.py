@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncGenerator, Sequence
-from contextlib import AsyncExitStack, aclosing
+from collections.abc import AsyncGenerator, Iterator, Sequence
+from contextlib import AsyncExitStack, aclosing, contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -25,6 +25,7 @@ import anyio
 import orjson
 
 from ecommerce.core.database import Database
+from ecommerce.core.errors import ServiceUnavailable
 from ecommerce.repositories.order_export import (
     CHARGE_ID,
     CREATED_AT,
@@ -206,8 +207,35 @@ def export_filename(export_format: ExportFormat, now: datetime | None = None) ->
     return f"orders-{moment}.{export_format}"
 
 
+class ExportSlots:
+    """How many exports one worker streams at once.
+
+    Each export holds a pooled connection (and a snapshot) for its whole download, so
+    without a bound a few of them would take the pool from every other request.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._free = limit
+
+    @contextmanager
+    def take(self) -> Iterator[None]:
+        if self._free == 0:
+            raise ServiceUnavailable(
+                "Too many exports are running on this server; retry in a minute"
+            )
+        self._free -= 1
+        try:
+            yield
+        finally:
+            self._free += 1
+
+
 async def export_orders(
-    database: Database, export_format: ExportFormat, *, rows_per_chunk: int = ROWS_PER_CHUNK
+    database: Database,
+    export_format: ExportFormat,
+    *,
+    rows_per_chunk: int = ROWS_PER_CHUNK,
+    slots: ExportSlots | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield the whole order export as byte chunks, from a snapshot of its own.
 
@@ -218,6 +246,8 @@ async def export_orders(
     encoder = ENCODERS[export_format]()
     stack = AsyncExitStack()
     try:
+        if slots is not None:
+            stack.enter_context(slots.take())
         conn = await stack.enter_async_context(database.monitored_connection())
         await begin_snapshot(conn)
         chunks = await stack.enter_async_context(aclosing(stream_order_rows(conn, rows_per_chunk)))

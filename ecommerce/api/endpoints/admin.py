@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from ecommerce.api.dependencies import AdminUser, DatabaseDep, SessionDep, SettingsDep
 from ecommerce.api.errors import error_responses
@@ -50,6 +50,7 @@ _EXPORT_CONTENT: dict[str, Any] = {
     },
 )
 async def export_orders(
+    request: Request,
     _: AdminUser,
     database: DatabaseDep,
     export_format: Annotated[
@@ -64,7 +65,10 @@ async def export_orders(
     filename = order_export.export_filename(export_format)
     # Started here: a busy pool or a database that is down answers 503, not a 200 whose
     # body stops short.
-    body = await StartedStream.start(order_export.export_orders(database, export_format))
+    slots: order_export.ExportSlots = request.state.export_slots
+    body = await StartedStream.start(
+        order_export.export_orders(database, export_format, slots=slots)
+    )
     return ClosingStreamingResponse(
         body,
         media_type=MEDIA_TYPES[export_format],
