@@ -18,6 +18,7 @@ from tests.support.shop import (
     assert_money_matches_orders,
     new_customer,
     new_product,
+    order_body,
     order_statuses,
     stock_of,
 )
@@ -27,13 +28,6 @@ from tests.support.shop import (
 def settings(settings: Settings) -> Settings:
     # Sweep often so the unknown-outcome tests settle within a couple of seconds.
     return settings.model_copy(update={"reconcile_interval": 0.5})
-
-
-def order_body(*lines: tuple[int, int], token: str = "tok_visa") -> dict[str, Any]:
-    return {
-        "items": [{"product_id": p, "quantity": q} for p, q in lines],
-        "payment_token": token,
-    }
 
 
 async def wait_for_status(

@@ -14,6 +14,7 @@ from tests.support.shop import (
     assert_money_matches_orders,
     new_customer,
     new_product,
+    order_body,
     order_statuses,
     stock_of,
 )
@@ -34,10 +35,7 @@ async def admin_order_id(engine: AsyncEngine, user_id: int) -> int:
 
 
 def body(product_id: int, quantity: int = 1) -> dict[str, Any]:
-    return {
-        "items": [{"product_id": product_id, "quantity": quantity}],
-        "payment_token": "tok_visa",
-    }
+    return order_body((product_id, quantity))
 
 
 async def test_concurrent_requests_with_one_key_make_one_order(

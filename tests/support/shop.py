@@ -42,6 +42,13 @@ async def new_product(
     return product
 
 
+def order_body(*lines: tuple[int, int], token: str = "tok_visa") -> dict[str, Any]:
+    return {
+        "items": [{"product_id": p, "quantity": q} for p, q in lines],
+        "payment_token": token,
+    }
+
+
 async def stock_of(engine: AsyncEngine, product_id: int) -> int:
     async with engine.connect() as conn:
         value = await conn.scalar(select(Product.stock).where(Product.id == product_id))
