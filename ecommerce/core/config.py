@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +73,27 @@ class Settings(BaseSettings):
     idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool | None = None  # None: JSON in production, readable in development
+
+    # --- Limits and abuse (counters in PostgreSQL: they hold across workers and hosts) ---
+    # Failed sign-ins per e-mail within the window; past it sign-in answers 429.
+    login_max_failures: Annotated[int, Field(ge=1, le=10_000)] = 10
+    login_window_seconds: Annotated[int, Field(ge=1, le=7 * 86400)] = 900
+    # Declined charges per user within the window; past it checkout is 429 (card testing).
+    decline_limit: Annotated[int, Field(ge=1, le=10_000)] = 5
+    decline_window_seconds: Annotated[int, Field(ge=1, le=7 * 86400)] = 3600
+    # Per client address on register, sign-in and order creation: off unless set (behind
+    # a proxy the address is only right when uvicorn trusts the proxy's headers).
+    client_rate_limit: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    client_rate_window_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
+    # Request bodies larger than this are refused with 413 before they are read.
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
+    # Password hashes running at once on this host (every worker shares the slots) and
+    # how long a request waits for one before answering 503.
+    hash_max_concurrent: Annotated[int, Field(ge=1, le=256)] = max(2, min(8, os.cpu_count() or 2))
+    hash_wait_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # Where the host-wide hashing slots live (lock files); unset: a directory under /tmp
+    # private to this user.
+    hash_slot_dir: Path | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 import weakref
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -76,20 +77,41 @@ async def burn_verify_time(password: str) -> None:
     await verify_password(password, _dummy_hash)
 
 
-def create_access_token(user_id: int, settings: Settings) -> tuple[str, int]:
-    """A signed access token for ``user_id`` and its lifetime in seconds."""
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a valid access token says: whose it is and the token version it was issued
+    under (``user.token_version`` then; a password change makes older ones stale)."""
+
+    user_id: int
+    token_version: int
+
+
+def create_access_token(
+    user_id: int, settings: Settings, token_version: int = 0
+) -> tuple[str, int]:
+    """A signed access token for ``user_id`` and its lifetime in seconds.
+
+    ``token_version`` must be the user's current ``token_version``: a token issued under
+    an older one is refused (see ``token_is_current``).
+    """
     now = datetime.now(UTC)
     ttl = settings.access_token_ttl
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=ttl)}
+    claims = {
+        "sub": str(user_id),
+        "ver": token_version,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+    }
     token = jwt.encode(claims, settings.signing_key(), algorithm=JWT_ALGORITHM)
     return token, ttl
 
 
-def decode_access_token(token: str, settings: Settings) -> int:
-    """The user id a valid token names; anything else raises ``NotAuthenticated``.
+def decode_access_token(token: str, settings: Settings) -> AccessClaims:
+    """The claims of a valid token; anything else raises ``NotAuthenticated``.
 
     The algorithm is pinned: a token signed with another algorithm, or with none
-    (``alg: none``), is refused, as are expired and tampered ones.
+    (``alg: none``), is refused, as are expired and tampered ones. Whether the token is
+    still current for its user (not revoked) needs the user: ``token_is_current``.
     """
     try:
         claims = jwt.decode(
@@ -108,4 +130,14 @@ def decode_access_token(token: str, settings: Settings) -> int:
     user_id = int(subject)
     if user_id > MAX_ID:
         raise NotAuthenticated(INVALID_CREDENTIALS)
-    return user_id
+    # Tokens from before versions existed carry none: they belong to version 0.
+    version = claims.get("ver", 0)
+    if type(version) is not int or not 0 <= version <= MAX_ID:
+        raise NotAuthenticated(INVALID_CREDENTIALS)
+    return AccessClaims(user_id, version)
+
+
+def token_is_current(claims: AccessClaims, current_version: int) -> bool:
+    """Whether a token was issued under the user's current token version: a password
+    change or reset (or ``revoke_tokens``) bumps the version and strands every older one."""
+    return claims.token_version == current_version
