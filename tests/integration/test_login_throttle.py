@@ -153,3 +153,40 @@ async def test_passed_windows_restart_and_are_purged(
         await session.commit()
     async with admin_engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM limit_counter"))).scalar() == 0
+
+
+async def test_client_limits_are_off_by_default(client: AsyncClient) -> None:
+    for i in range(12):
+        response = await client.post(
+            "/api/v1/auth/register", json={"email": f"u{i}@example.com", "password": "x" * 8}
+        )
+        assert response.status_code == 201
+
+
+async def test_client_limit_when_configured(database_url: str, fake_gateway: FakeGateway) -> None:
+    from asgi_lifespan import LifespanManager
+    from httpx import ASGITransport
+
+    from ecommerce.main import create_app
+
+    app = create_app(
+        make_settings(
+            database_url,
+            payment_gateway_url=fake_gateway.url,
+            payment_gateway_api_key=fake_gateway.api_key,
+            client_rate_limit=2,
+        )
+    )
+    async with LifespanManager(app) as manager:
+        transport = ASGITransport(app=manager.app, client=("203.0.113.7", 5000))
+        async with AsyncClient(transport=transport, base_url="http://test") as http:
+            codes = [
+                (await http.post(TOKEN, data={"username": "a@example.com", "password": "p"}))
+                for _ in range(3)
+            ]
+        assert [r.status_code for r in codes] == [401, 401, 429]
+        assert int(codes[-1].headers["retry-after"]) >= 1
+        other = ASGITransport(app=manager.app, client=("203.0.113.8", 5000))
+        async with AsyncClient(transport=other, base_url="http://test") as http:
+            response = await http.post(TOKEN, data={"username": "a@example.com", "password": "p"})
+            assert response.status_code == 401

@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from ecommerce.api.dependencies import DatabaseDep, SettingsDep
 from ecommerce.api.errors import error_responses
+from ecommerce.api.limits import ClientLimited
 from ecommerce.core.errors import Conflict, NotAuthenticated, Overloaded, TooManyRequests
 from ecommerce.core.security import create_access_token
 from ecommerce.models import User
@@ -26,9 +27,9 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     summary="Register a customer account",
     description="E-mails are unique whatever their case. Nobody can register as admin: "
     "unknown fields such as `is_admin` are refused with 422.",
-    responses=error_responses(Conflict),
+    responses=error_responses(Conflict, TooManyRequests, Overloaded),
 )
-async def register_user(data: UserCreate, database: DatabaseDep) -> User:
+async def register_user(data: UserCreate, database: DatabaseDep, _: ClientLimited) -> User:
     return await user_service.register(database, data)
 
 
@@ -47,6 +48,7 @@ async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     database: DatabaseDep,
     settings: SettingsDep,
+    _: ClientLimited,
 ) -> Token:
     # No SessionDep here: it would check a bearer token the client may still send, and
     # an expired one must not stop the user from signing in again.
