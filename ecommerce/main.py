@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 
 from ecommerce.api.endpoints import admin, auth, health, metrics, orders, products, users
 from ecommerce.api.errors import install_error_handlers
+from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
 from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
@@ -113,7 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(admin.router)
     app.include_router(metrics.router)
+    app.add_middleware(BodyLimitMiddleware)  # innermost guard: its 413 gets a request id
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.
     app.add_middleware(TelemetryMiddleware)
     return app
