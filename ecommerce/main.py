@@ -26,6 +26,7 @@ from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
+from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         active = settings or load_settings()
         configure_logging(json=active.json_logs, level=active.log_level)
+        configure_hashing(active)
         async with AsyncExitStack() as stack:
             database = Database.connect(active, await resolve_database_url(active))
             stack.push_async_callback(database.dispose)
