@@ -65,7 +65,15 @@ async def ensure_first_admin(settings: Settings, database: Database) -> None:
             session, settings.first_admin_email, settings.first_admin_password.get_secret_value()
         )
         await session.commit()
-    if outcome is not user_service.AdminOutcome.UNCHANGED:
+    if outcome is user_service.AdminOutcome.REFUSED:
+        logger.error(
+            "ECOMMERCE_FIRST_ADMIN_EMAIL %s belongs to an existing account that is not an "
+            "admin: it was NOT promoted (whoever registered it would become admin). To "
+            "promote it on purpose: ecommerce create-admin --email %s --promote-existing",
+            settings.first_admin_email,
+            settings.first_admin_email,
+        )
+    elif outcome is not user_service.AdminOutcome.UNCHANGED:
         logger.info("first admin %s: %s", settings.first_admin_email, outcome.value)
 
 
