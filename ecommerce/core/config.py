@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -24,6 +25,17 @@ ENV_PREFIX = "ECOMMERCE_"
 # The bundled fake gateway (``ecommerce fake-gateway``) listens here with this key.
 FAKE_GATEWAY_URL = "http://127.0.0.1:8090"
 FAKE_GATEWAY_API_KEY = "sk_test_ecommerce"
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class ConfigError(Exception):
@@ -122,6 +134,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ECOMMERCE_PAYMENT_GATEWAY_URL: production refuses the bundled fake gateway "
                 "and its test key"
+            )
+        if self.payment_gateway_url.scheme != "https" and not _is_loopback(
+            self.payment_gateway_url.host
+        ):
+            # Card tokens and the API key would cross the network in clear text.
+            raise ValueError(
+                "ECOMMERCE_PAYMENT_GATEWAY_URL: production needs an https:// gateway "
+                "(http:// only on a loopback address)"
             )
         return self
 
