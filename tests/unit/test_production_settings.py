@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from ecommerce.core.config import Settings
 
-PRODUCTION = {
+PRODUCTION: dict[str, Any] = {
     "environment": "production",
     "database_url": "postgresql+asyncpg://u@db/shop",
     "jwt_secret": "s" * 40,
