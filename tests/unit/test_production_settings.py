@@ -58,4 +58,5 @@ def test_development_accepts_http_anywhere() -> None:
 )
 def test_limits_are_validated(field: str, value: int) -> None:
     with pytest.raises(ValidationError):
-        Settings(_env_file=None, **{field: value})
+        values: dict[str, Any] = {field: value}
+        Settings(_env_file=None, **values)
