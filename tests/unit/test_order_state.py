@@ -99,9 +99,7 @@ def test_refused_move(event: OrderEvent, status: OrderStatus, payment: str | Non
 
 def test_status_moves_are_exactly_the_contracts() -> None:
     """pending → paid → shipped; pending → payment_failed; paid → cancelled."""
-    moves = {
-        (t.from_status, t.to_status) for t in TRANSITIONS.values() if t.changes_status
-    }
+    moves = {(t.from_status, t.to_status) for t in TRANSITIONS.values() if t.changes_status}
     assert moves == {
         (OrderStatus.PENDING, OrderStatus.PAID),
         (OrderStatus.PENDING, OrderStatus.PAYMENT_FAILED),
