@@ -21,7 +21,7 @@ PAYMENT_STATES: list[str | None] = [None, *PaymentStatus]
 
 # (event, from status, from payment status) -> (to status, to payment status); every
 # combination not listed here must be refused.
-ALLOWED = {
+ALLOWED: dict[tuple[OrderEvent, OrderStatus, str | None], tuple[OrderStatus, PaymentStatus]] = {
     (OrderEvent.CHARGE_SUCCEEDED, OrderStatus.PENDING, None): (
         OrderStatus.PAID,
         PaymentStatus.SUCCEEDED,
