@@ -50,8 +50,8 @@ async def create_token(
     settings: SettingsDep,
     _: ClientLimited,
 ) -> Token:
-    # No SessionDep here: it would check a bearer token the client may still send, and
-    # an expired one must not stop the user from signing in again.
+    # Nothing here looks at a bearer token the client may still send: an expired one
+    # must not stop the user from signing in again.
     user = await credentials.sign_in(database, settings, form.username, form.password)
     token, expires_in = create_access_token(user.id, settings, user.token_version)
     return Token(access_token=token, expires_in=expires_in)
