@@ -110,6 +110,21 @@ EVENT_LOOP_LAG = Histogram(
     f"{LOOP_LAG_INTERVAL} seconds (time it was blocked or saturated).",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+ORPHAN_CHARGES = Counter(
+    "orphan_charges",  # exported as orphan_charges_total
+    "Charges found on orders that were not paid (recorded late by the gateway, or a 2xx "
+    "charge whose status, amount or currency was not the order's); each is refunded.",
+    ["reason"],
+)
+ORPHAN_REASONS = ("late", "mismatch")
+UNSETTLED_AGE = Gauge(
+    "orders_unsettled_oldest_seconds",
+    "Seconds since the oldest order in each unsettled state (pending, refund_pending, "
+    "refund_due, refund_refused) last moved; 0 when there is none. Set by the reconciler.",
+    ["state"],
+    multiprocess_mode="max",
+)
+UNSETTLED_STATES = ("pending", "refund_pending", "refund_due", "refund_refused")
 WORKER_EXITS = Counter(
     "gunicorn_worker_exits",  # exported as gunicorn_worker_exits_total
     "gunicorn workers that exited (recycled after max_requests, crashed, killed on "
@@ -126,8 +141,19 @@ METRIC_FAMILIES = (
     DB_CONNECTION_ACQUIRE,
     PAYMENT_GATEWAY_REQUEST,
     EVENT_LOOP_LAG,
+    ORPHAN_CHARGES,
+    UNSETTLED_AGE,
     WORKER_EXITS,
 )
+
+
+def record_orphan_charge(reason: str) -> None:
+    ORPHAN_CHARGES.labels(reason).inc()
+
+
+def record_unsettled_ages(ages: Mapping[str, float]) -> None:
+    for state in UNSETTLED_STATES:
+        UNSETTLED_AGE.labels(state).set(ages.get(state, 0.0))
 
 
 def method_label(method: str) -> str:
