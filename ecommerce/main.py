@@ -38,11 +38,13 @@ logger = logging.getLogger("ecommerce")
 
 
 @asynccontextmanager
-async def background_task(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+async def background_task(
+    work: Coroutine[Any, Any, None], name: str
+) -> AsyncIterator[asyncio.Task[None]]:
     """Run ``work`` for the life of the block; cancel it and wait for it on the way out."""
     task = asyncio.create_task(work, name=name)
     try:
-        yield
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -70,6 +72,29 @@ async def ensure_first_admin(settings: Settings, database: Database) -> None:
         logger.info("first admin %s: %s", settings.first_admin_email, outcome.value)
 
 
+# Retry delays of the first-admin bootstrap while the database does not answer.
+FIRST_ADMIN_RETRY = (0.2, 5.0)
+# How long start-up waits for the first admin before leaving it to the background.
+FIRST_ADMIN_WAIT_SECONDS = 5.0
+
+
+async def first_admin_when_ready(settings: Settings, database: Database) -> None:
+    """Ensure the first admin once the database answers: retried with growing delays,
+    once per process, so a worker starts (and serves its 503s) while the database is away.
+    """
+    delay, longest = FIRST_ADMIN_RETRY
+    while True:
+        try:
+            await ensure_first_admin(settings, database)
+            return
+        except Exception as error:  # the database away, busy, or failing: retry
+            logger.warning(
+                "first admin not ensured yet (%s); retrying in %.1fs", type(error).__name__, delay
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, longest)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
@@ -90,7 +115,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gateway = PaymentGateway.open(active)  # the one gateway session of this process
             gateway.request_observers.append(observe_gateway_request)
             stack.push_async_callback(gateway.close)
-            await ensure_first_admin(active, database)
+            # Never a reason not to start: with the database away the worker serves
+            # /health/live and answers 503 elsewhere, and the admin comes when it is back.
+            bootstrap = await stack.enter_async_context(
+                background_task(first_admin_when_ready(active, database), "first-admin")
+            )
+            # With the database up the admin exists once start-up is done; a database
+            # that does not answer in time only delays it.
+            await asyncio.wait({bootstrap}, timeout=FIRST_ADMIN_WAIT_SECONDS)
             resources = Resources(
                 settings=active,
                 database=database,

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     db_pool_recycle: Annotated[int, Field(ge=-1)] = 1800
     db_statement_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
     db_connect_timeout: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # `ecommerce serve` waits this long for the database at first start (migrations need
+    # it); workers themselves start without it and answer 503 until it is back.
+    db_wait_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
     jwt_secret: SecretStr | None = None
     access_token_ttl: Annotated[int, Field(gt=0, le=30 * 24 * 3600)] = 3600

@@ -26,10 +26,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ecommerce.core import metrics
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
-from ecommerce.core.errors import DomainError, GatewayRejected
+from ecommerce.core.errors import DomainError, GatewayRejected, ServiceUnavailable
 from ecommerce.models import Order, OrderStatus
 from ecommerce.models.order import PaymentStatus
 from ecommerce.repositories import idempotency as idempotency_keys
@@ -119,6 +121,9 @@ class Reconciler:
                     logger.info("reconciler sweep: %s", result)
                 if result.claimed and result.unresolved == 0:
                     continue  # a backlog being worked off: no pause while it moves
+            except (ServiceUnavailable, SQLAlchemyError, OSError) as error:
+                # The database away or busy: expected during an outage, no stack trace.
+                logger.warning("reconciler sweep failed (%s); retrying next interval", error)
             except Exception:
                 logger.exception("reconciler sweep failed; retrying next interval")
             with contextlib.suppress(TimeoutError):
