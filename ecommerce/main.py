@@ -23,6 +23,7 @@ from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ecommerce.api.idempotency import install_replay_handler
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
+from ecommerce.api.recycle import RecycleMiddleware
 from ecommerce.api.resources import STATE_KEY, Resources
 from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)  # innermost guard: its 413 gets a request id
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RecycleMiddleware)  # counts and drains every request
     # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.
     app.add_middleware(TelemetryMiddleware)
     return app
