@@ -29,7 +29,7 @@ from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
-from ecommerce.core.metrics import instrument, observe_gateway_request
+from ecommerce.core.metrics import initialise_series, instrument, observe_gateway_request
 from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
 from ecommerce.services.order_export import ExportSlots
@@ -118,6 +118,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(database.dispose)
             pool_capacity = active.db_pool_size + active.db_max_overflow
             await stack.enter_async_context(instrument(database, pool_capacity))
+            # Every route template and method, as the OpenAPI document lists them.
+            initialise_series(
+                (method.upper(), path)
+                for path, operations in app.openapi()["paths"].items()
+                for method in operations
+            )
             gateway = PaymentGateway.open(active)  # the one gateway session of this process
             gateway.request_observers.append(observe_gateway_request)
             stack.push_async_callback(gateway.close)

@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -122,7 +123,7 @@ UNSETTLED_AGE = Gauge(
     "Seconds since the oldest order in each unsettled state (pending, refund_pending, "
     "refund_due, refund_refused) last moved; 0 when there is none. Set by the reconciler.",
     ["state"],
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",
 )
 UNSETTLED_STATES = ("pending", "refund_pending", "refund_due", "refund_refused")
 WORKER_EXITS = Counter(
@@ -195,10 +196,62 @@ def record_pool_status(status: Mapping[str, int], capacity: int | None = None) -
 
 
 def record_worker_exit(pid: int) -> None:
-    """In the gunicorn master, when a worker is gone: drop its live gauges, count it."""
+    """In the gunicorn master, when a worker is gone: fold its files away, count it."""
     if _DIRECTORY:
-        multiprocess.mark_process_dead(pid, _DIRECTORY)  # type: ignore[no-untyped-call]
+        compact_dead_worker(pid, Path(_DIRECTORY))
     WORKER_EXITS.inc()
+
+
+ARCHIVE = "archive"  # the "pid" of the file that holds what dead workers counted
+_ACCUMULATED = ("counter", "histogram", "summary")
+
+
+def compact_dead_worker(pid: int, directory: Path) -> None:
+    """Fold a dead worker's counters and histograms into one archive file per type and
+    delete its files, so a scrape reads as many files after a thousand recycles as after
+    none (it reads every file in the directory). Its gauges described a process that is
+    gone: they are dropped. Runs in the master only (one writer of the archives).
+    """
+    from prometheus_client.mmap_dict import MmapedDict
+
+    for kind in _ACCUMULATED:
+        dead = directory / f"{kind}_{pid}.db"
+        if not dead.exists():
+            continue
+        archive = MmapedDict(str(directory / f"{kind}_{ARCHIVE}.db"))  # type: ignore[no-untyped-call]
+        try:
+            for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(dead)):  # type: ignore[no-untyped-call]
+                current, _ = archive.read_value(key)  # type: ignore[no-untyped-call]
+                archive.write_value(key, current + value, 0.0)  # type: ignore[no-untyped-call]
+        finally:
+            archive.close()  # type: ignore[no-untyped-call]
+        dead.unlink()
+    multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+    for gauge in directory.glob(f"gauge_*_{pid}.db"):
+        gauge.unlink(missing_ok=True)
+
+
+def initialise_series(routes: Iterable[tuple[str, str]]) -> None:
+    """Create every labelled series whose label values are known, at zero, so each
+    contract metric is in the first scrape (``rate()`` and alerts need the series to
+    exist before the first event): gateway calls by operation and outcome, requests
+    by route, orphan charges by reason, unsettled orders by state, pool states."""
+    for operation in GATEWAY_OPERATIONS:
+        for outcome in GATEWAY_OUTCOMES:
+            PAYMENT_GATEWAY_REQUEST.labels(operation, outcome)
+    for method, route in routes:
+        HTTP_REQUESTS.labels(method_label(method), route, "200")
+        HTTP_REQUEST_DURATION.labels(method_label(method), route)
+    for reason in ORPHAN_REASONS:
+        ORPHAN_CHARGES.labels(reason)
+    for state in UNSETTLED_STATES:
+        UNSETTLED_AGE.labels(state).set(0)
+    for state in ("checked_out", "idle", "overflow"):
+        DB_POOL_CONNECTIONS.labels(state)
+
+
+GATEWAY_OPERATIONS = ("charge", "lookup", "refund")
+GATEWAY_OUTCOMES = ("success", "declined", "error", "unavailable", "timeout", "cancelled")
 
 
 async def sample_runtime(
