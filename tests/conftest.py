@@ -1,16 +1,29 @@
-"""Test fixtures: a real PostgreSQL, the app over ASGI, a clean database per test.
+"""Test fixtures and the three tiers.
 
-The database is the embedded server under ./.data (database ``ecommerce_test``), or
-``ECOMMERCE_TEST_DATABASE_URL`` when set. The schema is built by the migrations.
-Each test runs against the real commit path (DESIGN rule 5) and the tables are
-truncated after it, so concurrency tests see real transactions.
+Tiers come from the folder a test lives in (``tests/unit``, ``tests/integration``,
+``tests/e2e``) and are applied as markers here, so ``pytest -m "not e2e"`` is the fast loop.
+
+Every fixture is opt-in: a unit test that asks for none of them never starts PostgreSQL
+or the fake gateway.
+
+- ``database_url``: the embedded server under ./.data (database ``ecommerce_test``), or
+  ``ECOMMERCE_TEST_DATABASE_URL`` when set; the schema is built by the migrations. Started
+  on first use, once per session.
+- ``admin_engine``, ``client``, ``app`` and ``clean_database``: the real commit path
+  (DESIGN rule 5), so concurrency tests see real transactions; the tables are truncated
+  after a test that used any of them.
+- ``db_session``: for tests of repositories and services that need no real commit: one
+  connection, an outer transaction rolled back after the test, and the session's own
+  commits turned into savepoints. Nothing to truncate.
+- ``fake_gateway``: one real fake gateway server for the session, reset before each test
+  that asks for it (``settings`` does, since the app talks to it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +32,34 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from ecommerce.core.config import Settings
-from ecommerce.core.embedded_postgres import create_database, server_url, start_server
-from ecommerce.launcher import migrate
-from ecommerce.main import create_app
+from ecommerce.core.database import Database
 from ecommerce.models import Base
 from tests.support.auth import *  # noqa: F403 - the user/header fixtures
-from tests.support.gateway import FakeGateway, fake_gateway  # noqa: F401 - fixture
+from tests.support.gateway import FakeGateway, serving_fake_gateway
 
-ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+TIERS = ("unit", "integration", "e2e")
 TEST_DATABASE = "ecommerce_test"
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with the tier of the folder it is in."""
+    for item in items:
+        parts = item.path.resolve().relative_to(TESTS).parts
+        if len(parts) > 1 and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
+
 async def _recreate_database(socket_dir: str, port: int) -> None:
     import asyncpg
+
+    from ecommerce.core.embedded_postgres import create_database
 
     conn = await asyncpg.connect(host=socket_dir, port=port, user="postgres", database="postgres")
     try:
@@ -48,6 +71,9 @@ async def _recreate_database(socket_dir: str, port: int) -> None:
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
+    from ecommerce.core.embedded_postgres import server_url, start_server
+    from ecommerce.launcher import migrate
+
     url = os.environ.get("ECOMMERCE_TEST_DATABASE_URL")
     if not url:
         socket_dir, port = start_server(ROOT / ".data")
@@ -67,9 +93,24 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+@pytest.fixture(scope="session")
+async def gateway_server() -> AsyncIterator[FakeGateway]:
+    """One fake gateway for the whole session: starting one per test cost more than the
+    tests that use it. ``fake_gateway`` resets it, so no test sees another's ledger."""
+    async with serving_fake_gateway() as gateway:
+        yield gateway
+
+
 @pytest.fixture
-def settings(database_url: str, fake_gateway: FakeGateway) -> Settings:  # noqa: F811
-    # Every app test talks to a live fake gateway; a short timeout keeps hang tests quick.
+async def fake_gateway(gateway_server: FakeGateway) -> FakeGateway:
+    # Reset also releases requests a previous test left hanging.
+    await gateway_server.reset()
+    return gateway_server
+
+
+@pytest.fixture
+def settings(database_url: str, fake_gateway: FakeGateway) -> Settings:
+    # App tests talk to the live fake gateway; a short timeout keeps hang tests quick.
     return make_settings(
         database_url,
         payment_gateway_url=fake_gateway.url,
@@ -79,39 +120,66 @@ def settings(database_url: str, fake_gateway: FakeGateway) -> Settings:  # noqa:
 
 
 @pytest.fixture(scope="session")
-async def admin_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine of the tests' own, for set-up, assertions and clean-up."""
+async def session_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The tests' own engine (no pool: nothing held between tests)."""
     engine = create_async_engine(database_url, poolclass=NullPool)
     yield engine
     await engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-async def clean_database(admin_engine: AsyncEngine) -> AsyncIterator[None]:
+@pytest.fixture
+async def clean_database(session_engine: AsyncEngine) -> AsyncIterator[None]:
+    """Truncate every table after the test (for tests that commit for real)."""
     yield
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    async with admin_engine.begin() as conn:
+    async with session_engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
+def admin_engine(session_engine: AsyncEngine, clean_database: None) -> AsyncEngine:
+    """An engine of the tests' own, for set-up, assertions and clean-up."""
+    return session_engine
+
+
+@pytest.fixture
+async def db_session(session_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back after the test (no real commit, no truncate).
+
+    Do not mix with fixtures that commit (``admin_engine``, ``client``, ``customer_user``):
+    their rows would outlive this transaction's view, and the truncate would wait on it.
+    """
+    async with session_engine.connect() as conn:
+        outer = await conn.begin()
+        session = AsyncSession(
+            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await outer.rollback()
+
+
+@pytest.fixture
+async def database(settings: Settings, clean_database: None) -> AsyncIterator[Database]:
+    """A ``Database`` of the app's own kind, outside any app."""
+    assert settings.database_url is not None
+    database = Database.connect(settings, settings.database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, clean_database: None) -> FastAPI:
+    from ecommerce.main import create_app
+
     return create_app(settings)
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+async def client(app: FastAPI, clean_database: None) -> AsyncIterator[AsyncClient]:
     async with LifespanManager(app) as manager:
         transport = ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def project_root() -> Iterator[Path]:
-    yield ROOT

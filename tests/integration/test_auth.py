@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ecommerce.core import security
 from ecommerce.core.config import Settings
 from ecommerce.models import User
-from tests.support.auth import DEFAULT_PASSWORD, create_user, login
+from tests.support.auth import login
+from tests.support.factories import DEFAULT_PASSWORD, create_user
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"

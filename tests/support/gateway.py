@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import pytest
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ecommerce.fake_gateway import Mode, Operation, create_app
 
@@ -61,9 +61,16 @@ class FakeGateway:
 
 
 @asynccontextmanager
-async def serving_fake_gateway(api_key: str = TEST_GATEWAY_API_KEY) -> AsyncIterator[FakeGateway]:
-    """A fake gateway listening on 127.0.0.1 on a free port until the block ends."""
-    runner = web.AppRunner(create_app(api_key), access_log=None, shutdown_timeout=2.0)
+async def serving_fake_gateway(
+    api_key: str = TEST_GATEWAY_API_KEY, middlewares: Sequence[Middleware] = ()
+) -> AsyncIterator[FakeGateway]:
+    """A fake gateway listening on 127.0.0.1 on a free port until the block ends.
+
+    ``middlewares`` wrap its handlers, for a test that watches the requests arrive.
+    """
+    app = create_app(api_key)
+    app.middlewares[:0] = middlewares  # outermost: they see what the fault rules do too
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # the kernel picks a free port: no race with other tests
@@ -78,9 +85,3 @@ async def serving_fake_gateway(api_key: str = TEST_GATEWAY_API_KEY) -> AsyncIter
     finally:
         await runner.cleanup()
         sock.close()
-
-
-@pytest.fixture
-async def fake_gateway() -> AsyncIterator[FakeGateway]:
-    async with serving_fake_gateway() as gateway:
-        yield gateway
