@@ -9,12 +9,12 @@ or the fake gateway.
 - ``database_url``: the embedded server under ./.data (database ``ecommerce_test``), or
   ``ECOMMERCE_TEST_DATABASE_URL`` when set; the schema is built by the migrations. Started
   on first use, once per session.
-- ``admin_engine``, ``client``, ``app`` and ``clean_database``: the real commit path
-  (DESIGN rule 5), so concurrency tests see real transactions; the tables are truncated
-  after a test that used any of them.
+- ``admin_engine``, ``client``, ``app``, ``database`` and ``clean_database``: the real
+  commit path (DESIGN rule 5), so concurrency tests see real transactions; every table is
+  emptied (and its id sequence restarted) after a test that used any of them.
 - ``db_session``: for tests of repositories and services that need no real commit: one
   connection, an outer transaction rolled back after the test, and the session's own
-  commits turned into savepoints. Nothing to truncate.
+  commits turned into savepoints. Nothing to clean up.
 - ``fake_gateway``: one real fake gateway server for the session, reset before each test
   that asks for it (``settings`` does, since the app talks to it).
 """
@@ -67,6 +67,12 @@ async def _recreate_database(socket_dir: str, port: int) -> None:
     finally:
         await conn.close()
     await create_database(socket_dir, port, TEST_DATABASE)
+    conn = await asyncpg.connect(host=socket_dir, port=port, user="postgres", database="postgres")
+    try:
+        # A scratch database: commits need not wait for the disk.
+        await conn.execute(f'ALTER DATABASE "{TEST_DATABASE}" SET synchronous_commit = off')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -127,13 +133,41 @@ async def session_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+_clean_sql: list[str] = []
+
+
+async def _clean_statements(engine: AsyncEngine) -> str:
+    """DELETE every table (children first) and restart every sequence, as one script.
+
+    What ``TRUNCATE ... RESTART IDENTITY`` did, at a fifth of the cost on tables this
+    small: TRUNCATE makes new files for every table and index each time.
+    """
+    if not _clean_sql:
+        async with engine.connect() as conn:
+            sequences = (
+                await conn.execute(
+                    text(
+                        "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+                        "FROM pg_sequences"
+                    )
+                )
+            ).scalars()
+            tables = reversed(Base.metadata.sorted_tables)
+            deletes = [f'DELETE FROM "{t.name}"' for t in tables]  # noqa: S608 - our names
+            restarts = [f"SELECT setval('{name}', 1, false)" for name in sequences]
+        _clean_sql.append("BEGIN; " + "; ".join(deletes + restarts) + "; COMMIT;")
+    return _clean_sql[0]
+
+
 @pytest.fixture
 async def clean_database(session_engine: AsyncEngine) -> AsyncIterator[None]:
-    """Truncate every table after the test (for tests that commit for real)."""
+    """Empty every table after the test (for tests that commit for real)."""
     yield
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    async with session_engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    script = await _clean_statements(session_engine)
+    async with session_engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute(script)  # the simple protocol: the whole script, one trip
 
 
 @pytest.fixture
@@ -147,7 +181,7 @@ async def db_session(session_engine: AsyncEngine) -> AsyncIterator[AsyncSession]
     """A session whose work is rolled back after the test (no real commit, no truncate).
 
     Do not mix with fixtures that commit (``admin_engine``, ``client``, ``customer_user``):
-    their rows would outlive this transaction's view, and the truncate would wait on it.
+    their rows outlive this transaction, and the clean-up after them would wait on it.
     """
     async with session_engine.connect() as conn:
         outer = await conn.begin()
