@@ -36,7 +36,7 @@ from ecommerce.core import metrics
 from ecommerce.core.config import Settings
 from ecommerce.core.embedded_postgres import create_database, server_url, start_server
 from ecommerce.core.errors import GatewayTimeout
-from ecommerce.fake_gateway import create_app as create_gateway
+from ecommerce.devtools.fake_gateway import create_app as create_gateway
 from ecommerce.launcher import migrate
 from ecommerce.main import create_app
 from ecommerce.services.payment import PaymentGateway

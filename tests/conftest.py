@@ -28,18 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.models import Base
 from tests.support.auth import *  # noqa: F403 - the user/header fixtures
 from tests.support.gateway import FakeGateway, serving_fake_gateway
+from tests.support.lifespan import Running, running
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -212,8 +213,19 @@ def app(settings: Settings, clean_database: None) -> FastAPI:
 
 
 @pytest.fixture
-async def client(app: FastAPI, clean_database: None) -> AsyncIterator[AsyncClient]:
-    async with LifespanManager(app) as manager:
-        transport = ASGITransport(app=manager.app, raise_app_exceptions=False)
-        async with AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+async def running_app(app: FastAPI) -> AsyncIterator[Running]:
+    async with running(app) as started:
+        yield started
+
+
+@pytest.fixture
+def resources(running_app: Running) -> Resources:
+    """What the app's lifespan built (database, gateway, reconciler, ...)."""
+    return running_app.resources
+
+
+@pytest.fixture
+async def client(running_app: Running, clean_database: None) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=running_app.asgi, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http

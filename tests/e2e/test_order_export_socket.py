@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
-from ecommerce.core.database import Database
 from tests.support.factories import create_product, seed_history
 from tests.support.server import serve_in_thread
 
@@ -59,8 +58,8 @@ async def test_client_gone_mid_stream_releases_the_connection(
     many_orders: None, app: FastAPI, admin_engine: AsyncEngine, admin_headers: dict[str, str]
 ) -> None:
     """A real TCP client reads the start of the export, stalls, then hangs up."""
-    with serve_in_thread(app, send_buffer=8192) as base:
-        port = int(base.rsplit(":", 1)[1])
+    with serve_in_thread(app, send_buffer=8192) as served:
+        port = int(served.url.rsplit(":", 1)[1])
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
         sock.connect(("127.0.0.1", port))
@@ -75,7 +74,7 @@ async def test_client_gone_mid_stream_releases_the_connection(
 
         # The client reads no more: the server blocks on a full socket, mid-stream,
         # still holding the export's connection and its transaction.
-        database: Database = app.state.database
+        database = served.resources.database
         assert await _wait_for(lambda: database.pool_status()["checked_out"] == 1)
         await asyncio.sleep(0.3)
         assert database.pool_status()["checked_out"] == 1
@@ -85,7 +84,7 @@ async def test_client_gone_mid_stream_releases_the_connection(
         assert await _wait_for(lambda: database.pool_status()["checked_out"] == 0, timeout=5)
         assert await _open_transactions(admin_engine) == 0
         # The server still serves: a new, complete export works.
-        assert (await asyncio.to_thread(_full_export_size, base, admin_headers)) > 500_000
+        assert (await asyncio.to_thread(_full_export_size, served.url, admin_headers)) > 500_000
 
 
 def _full_export_size(base: str, headers: dict[str, str]) -> int:

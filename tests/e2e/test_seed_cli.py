@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ecommerce.services.seed import demo_products
+from ecommerce.devtools.demo_catalog import demo_products
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("clean_database")  # the products it adds

@@ -10,7 +10,8 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecommerce.repositories.pagination import PageRequest, page_statement
+from ecommerce.core.paging import PageRequest
+from ecommerce.repositories.pagination import page_statement
 from ecommerce.repositories.product import search_statement
 from tests.support.factories import insert_products
 

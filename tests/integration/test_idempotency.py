@@ -9,6 +9,7 @@ from typing import Any
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from ecommerce.api.resources import Resources
 from ecommerce.repositories import idempotency as keys
 from tests.support.factories import (
     add_pending_order,
@@ -151,7 +152,7 @@ async def test_old_keys_are_purged(
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
     admin_engine: AsyncEngine,
-    app: Any,
+    resources: Resources,
 ) -> None:
     product = await new_product(client, admin_headers, stock=5)
     headers = customer_headers | {"Idempotency-Key": "old"}
@@ -159,7 +160,7 @@ async def test_old_keys_are_purged(
         await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
     ).status_code == 201
     await age_idempotency_keys(admin_engine, created=timedelta(hours=25))
-    result = await app.state.reconciler.sweep()
+    result = await resources.reconciler.sweep()
     assert result.purged_keys == 1
     # The key is free again: the same request now places a new order.
     again = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))

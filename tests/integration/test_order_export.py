@@ -8,12 +8,12 @@ import asyncio
 import csv
 import io
 import re
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +23,7 @@ from ecommerce.core.database import Database
 from ecommerce.models import OrderStatus, User
 from ecommerce.services.order_export import CSV_COLUMNS, export_orders
 from tests.support.factories import CatalogProduct, add_order, create_product, seed_history
+from tests.support.lifespan import running
 
 URL = "/api/v1/admin/orders/export"
 TRICKY_NAME = 'Mug, "large"\nblue'  # a comma, quotes and a newline
@@ -220,7 +221,7 @@ async def test_disconnect_at_the_asgi_level_releases_the_connection_at_once(
     suspended at its ``yield`` and must still be closed before the response returns.
     """
     gone = asyncio.Event()
-    messages: list[dict[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = []
     request_sent = False
 
     async def receive() -> dict[str, Any]:
@@ -231,7 +232,7 @@ async def test_disconnect_at_the_asgi_level_releases_the_connection_at_once(
         await gone.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         messages.append(message)
         if message["type"] != "http.response.body" or not message.get("body"):
             return
@@ -258,9 +259,9 @@ async def test_disconnect_at_the_asgi_level_releases_the_connection_at_once(
         "client": ("127.0.0.1", 50000),
         "server": ("test", 80),
     }
-    async with LifespanManager(app) as manager:
-        database: Database = app.state.database
-        await asyncio.wait_for(manager.app(scope, receive, send), 10)
+    async with running(app) as started:
+        database = started.resources.database
+        await asyncio.wait_for(started.asgi(scope, receive, send), 10)
         # Given back before the response call returned: no waiting for the garbage
         # collector to finalize an abandoned generator.
         assert database.pool_status()["checked_out"] == 0

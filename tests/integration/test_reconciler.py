@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
-from ecommerce.fake_gateway import Mode
+from ecommerce.devtools.fake_gateway import Mode
 from ecommerce.models import OrderStatus
 from ecommerce.services.reconciler import Reconciler
 from tests.support.factories import age_orders, new_product, order_body
@@ -53,7 +53,7 @@ def settings(settings: Settings) -> Settings:
 
 
 async def test_many_reconcilers_settle_each_order_once(
-    app: Any,
+    resources: Resources,
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -69,8 +69,8 @@ async def test_many_reconcilers_settle_each_order_once(
     )
     assert await stock_of(admin_engine, product["id"]) == 10
     await make_settleable(admin_engine)
-    state = app.state
-    reconcilers = [Reconciler(state.database, state.gateway, state.settings) for _ in range(4)]
+    r = resources
+    reconcilers = [Reconciler(r.database, r.gateway, r.settings) for _ in range(4)]
     await asyncio.gather(*(r.sweep() for r in reconcilers))
     statuses = await order_statuses(admin_engine)
     assert {statuses[i] for i in charged} == {"paid"}
@@ -81,7 +81,7 @@ async def test_many_reconcilers_settle_each_order_once(
 
 
 async def test_reconciler_keeps_going_while_the_gateway_is_down(
-    app: Any,
+    resources: Resources,
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -93,7 +93,7 @@ async def test_reconciler_keeps_going_while_the_gateway_is_down(
         client, customer_headers, fake_gateway, product["id"], "charge_then_error", 1
     )
     await make_settleable(admin_engine)
-    reconciler = Reconciler(app.state.database, app.state.gateway, app.state.settings)
+    reconciler = Reconciler(resources.database, resources.gateway, resources.settings)
     await fake_gateway.set_fault("error", operations=["lookup"])
     result = await reconciler.sweep()
     # The sweep took the order, could not look the charge up, and left it for later.
@@ -108,7 +108,7 @@ async def test_reconciler_keeps_going_while_the_gateway_is_down(
 
 
 async def test_reconciler_completes_an_unconfirmed_refund(
-    app: Any,
+    resources: Resources,
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -127,7 +127,7 @@ async def test_reconciler_completes_an_unconfirmed_refund(
     cancel = await client.post(f"/api/v1/orders/{order_id}/cancel", headers=customer_headers)
     assert cancel.status_code == 504
     await age_orders(admin_engine, timedelta(minutes=1))
-    reconciler = Reconciler(app.state.database, app.state.gateway, app.state.settings)
+    reconciler = Reconciler(resources.database, resources.gateway, resources.settings)
     await reconciler.sweep()
     assert (await order_statuses(admin_engine))[order_id] == "cancelled"
     assert await stock_of(admin_engine, product["id"]) == 5

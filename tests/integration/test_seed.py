@@ -9,8 +9,8 @@ from httpx import AsyncClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from ecommerce.devtools.demo_catalog import seed_catalog
 from ecommerce.models import Product
-from ecommerce.services.seed import seed_catalog
 
 
 async def test_seed_twice_inserts_once_and_keeps_changes(

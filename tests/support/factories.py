@@ -29,10 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.core.security import hash_password
+from ecommerce.devtools.bulk_copy import (
+    ORDER_COLUMNS,
+    ORDER_LINE_COLUMNS,
+    copy_records,
+    reserve_ids,
+)
+from ecommerce.devtools.synthetic_orders import seed_synthetic_orders
 from ecommerce.models import IdempotencyKey, Order, OrderStatus, Product, User
-from ecommerce.repositories.bulk import ORDER_COLUMNS, ORDER_LINE_COLUMNS, copy_records, reserve_ids
 from ecommerce.repositories.user import insert_user
-from ecommerce.services.order_history import seed_order_history
 
 Db = AsyncEngine | AsyncSession
 DEFAULT_PASSWORD = "correct horse battery"
@@ -241,7 +246,7 @@ async def seed_history(settings: Settings, count: int, *, customers: int = 20) -
     assert settings.database_url is not None
     database = Database.connect(settings, settings.database_url)
     try:
-        await seed_order_history(database, count, currency="USD", customers=customers, seed=1)
+        await seed_synthetic_orders(database, count, currency="USD", customers=customers, seed=1)
     finally:
         await database.dispose()
 

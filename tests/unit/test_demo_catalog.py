@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecommerce.services.seed import CATEGORIES, demo_products
+from ecommerce.devtools.demo_catalog import CATEGORIES, demo_products
 
 
 def test_demo_catalog_is_deterministic_and_varied() -> None:

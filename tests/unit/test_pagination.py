@@ -3,7 +3,7 @@ tests/integration/test_catalog_listing.py)."""
 
 from __future__ import annotations
 
-from ecommerce.repositories.pagination import decode_cursor, encode_cursor
+from ecommerce.core.paging import decode_cursor, encode_cursor
 
 
 def test_cursor_round_trip() -> None:
