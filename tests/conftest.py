@@ -32,7 +32,6 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
@@ -128,8 +127,10 @@ def settings(database_url: str, fake_gateway: FakeGateway) -> Settings:
 
 @pytest.fixture(scope="session")
 async def session_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """The tests' own engine (no pool: nothing held between tests)."""
-    engine = create_async_engine(database_url, poolclass=NullPool)
+    """The tests' own engine. Pooled: a new connection per helper call cost more than most
+    tests. Its connections carry no ``application_name``, so the tests that count the
+    app's connections do not see them."""
+    engine = create_async_engine(database_url, pool_size=5, max_overflow=10)
     yield engine
     await engine.dispose()
 
@@ -205,11 +206,28 @@ async def database(settings: Settings, clean_database: None) -> AsyncIterator[Da
     await database.dispose()
 
 
+# Apps already built, by their settings, with the number of routes they were built with.
+_apps: dict[str, tuple[FastAPI, int]] = {}
+
+
 @pytest.fixture
 def app(settings: Settings, clean_database: None) -> FastAPI:
+    """The app for these settings (its lifespan runs per test: ``running_app``).
+
+    One app object is reused by every test with the same settings: FastAPI prepares each
+    route on its first request, which cost more than most tests. Nothing lives on the app
+    between tests (the lifespan builds and closes every resource). A test that adds routes
+    to it leaves it out of the cache; the next test gets a new one.
+    """
     from ecommerce.main import create_app
 
-    return create_app(settings)
+    key = settings.model_dump_json()
+    cached = _apps.get(key)
+    if cached is not None and len(cached[0].routes) == cached[1]:
+        return cached[0]
+    app = create_app(settings)
+    _apps[key] = (app, len(app.routes))
+    return app
 
 
 @pytest.fixture
