@@ -23,17 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from ecommerce.api.resources import Resources
+from ecommerce.core import security
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.models import Base
@@ -46,6 +49,12 @@ ROOT = TESTS.parent
 TIERS = ("unit", "integration", "e2e")
 TEST_DATABASE = "ecommerce_test"
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+# Argon2 at the production cost is a quarter of a second of CPU per hash, and the sign-up
+# and sign-in tests make about ninety of them: in tests the same functions hash with the
+# same algorithm (argon2id) at its lowest cost. The test about hashing under load asks
+# for ``production_password_hashing``.
+PRODUCTION_HASHING = security._password_hash
+CHEAP_HASHING = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -100,6 +109,21 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_password_hash", CHEAP_HASHING)
+        yield
+
+
+@pytest.fixture
+def production_password_hashing(
+    cheap_password_hashing: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's own argon2 cost, for this test (undone after it)."""
+    monkeypatch.setattr(security, "_password_hash", PRODUCTION_HASHING)
+
+
+@pytest.fixture(scope="session")
 async def gateway_server() -> AsyncIterator[FakeGateway]:
     """One fake gateway for the whole session: starting one per test cost more than the
     tests that use it. ``fake_gateway`` resets it, so no test sees another's ledger."""
@@ -115,7 +139,9 @@ async def fake_gateway(gateway_server: FakeGateway) -> FakeGateway:
 
 
 @pytest.fixture
-def settings(database_url: str, fake_gateway: FakeGateway) -> Settings:
+def settings(
+    database_url: str, fake_gateway: FakeGateway, cheap_password_hashing: None
+) -> Settings:
     # App tests talk to the live fake gateway; a short timeout keeps hang tests quick.
     return make_settings(
         database_url,
@@ -126,7 +152,9 @@ def settings(database_url: str, fake_gateway: FakeGateway) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def session_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+async def session_engine(
+    database_url: str, cheap_password_hashing: None
+) -> AsyncIterator[AsyncEngine]:
     """The tests' own engine. Pooled: a new connection per helper call cost more than most
     tests. Its connections carry no ``application_name``, so the tests that count the
     app's connections do not see them."""

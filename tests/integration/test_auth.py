@@ -178,7 +178,7 @@ async def test_login_helper_and_user_created_directly(
 
 
 async def test_event_loop_serves_health_while_20_logins_hash(
-    client: AsyncClient, admin_engine: AsyncEngine
+    production_password_hashing: None, client: AsyncClient, admin_engine: AsyncEngine
 ) -> None:
     """Hashing runs in worker threads: while argon2 works, the loop keeps answering.
 

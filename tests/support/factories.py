@@ -26,6 +26,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from ecommerce.core import security
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.core.security import hash_password
@@ -43,8 +44,9 @@ Db = AsyncEngine | AsyncSession
 DEFAULT_PASSWORD = "correct horse battery"
 
 _numbers = itertools.count(1)
-# Hashing is slow on purpose; the same password hashes once per test session.
-_hashes: dict[str, str] = {}
+# Hashing is slow on purpose; the same password hashes once per test session (and hasher:
+# the conftest makes tests hash at a low cost, except where a test asks for the real one).
+_hashes: dict[tuple[object, str], str] = {}
 
 
 @asynccontextmanager
@@ -81,13 +83,14 @@ async def create_user(
     full_name: str | None = None,
 ) -> User:
     """Insert a user straight into the database and return it."""
-    if password not in _hashes:
-        _hashes[password] = await hash_password(password)
+    key = (security._password_hash, password)
+    if key not in _hashes:
+        _hashes[key] = await hash_password(password)
     async with _session(db) as session:
         user = await insert_user(
             session,
             email=email,
-            hashed_password=_hashes[password],
+            hashed_password=_hashes[key],
             full_name=full_name,
             is_admin=is_admin,
         )
