@@ -15,8 +15,12 @@ or the fake gateway.
 - ``db_session``: for tests of repositories and services that need no real commit: one
   connection, an outer transaction rolled back after the test, and the session's own
   commits turned into savepoints. Nothing to clean up.
+- ``app``, ``running_app`` (its lifespan, per test) and ``resources`` (what the lifespan
+  built); one app object per distinct settings, unless a test changed it.
 - ``fake_gateway``: one real fake gateway server for the session, reset before each test
   that asks for it (``settings`` does, since the app talks to it).
+- Passwords hash with argon2id at its lowest cost (``production_password_hashing`` for
+  the real cost).
 """
 
 from __future__ import annotations
@@ -208,7 +212,7 @@ def admin_engine(session_engine: AsyncEngine, clean_database: None) -> AsyncEngi
 
 @pytest.fixture
 async def db_session(session_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session whose work is rolled back after the test (no real commit, no truncate).
+    """A session whose work is rolled back after the test (no real commit, no clean-up).
 
     Do not mix with fixtures that commit (``admin_engine``, ``client``, ``customer_user``):
     their rows outlive this transaction, and the clean-up after them would wait on it.
@@ -234,27 +238,37 @@ async def database(settings: Settings, clean_database: None) -> AsyncIterator[Da
     await database.dispose()
 
 
-# Apps already built, by their settings, with the number of routes they were built with.
-_apps: dict[str, tuple[FastAPI, int]] = {}
+def _shape(app: FastAPI) -> tuple[int, ...]:
+    """What a test may change on an app: its routes, overrides, handlers, middleware."""
+    return (
+        len(app.routes),
+        len(app.dependency_overrides),
+        len(app.exception_handlers),
+        len(app.user_middleware),
+    )
+
+
+# Apps already built, by their settings, with the shape they were built with.
+_apps: dict[str, tuple[FastAPI, tuple[int, ...]]] = {}
 
 
 @pytest.fixture
 def app(settings: Settings, clean_database: None) -> FastAPI:
     """The app for these settings (its lifespan runs per test: ``running_app``).
 
-    One app object is reused by every test with the same settings: FastAPI prepares each
-    route on its first request, which cost more than most tests. Nothing lives on the app
-    between tests (the lifespan builds and closes every resource). A test that adds routes
-    to it leaves it out of the cache; the next test gets a new one.
+    One app object serves every test with the same settings: FastAPI prepares each route
+    on its first request, which cost more than most tests. Nothing lives on the app
+    between tests (the lifespan builds and closes every resource). A test that changes the
+    app (adds a route, overrides a dependency) leaves it out: the next test gets a new one.
     """
     from ecommerce.main import create_app
 
     key = settings.model_dump_json()
     cached = _apps.get(key)
-    if cached is not None and len(cached[0].routes) == cached[1]:
+    if cached is not None and _shape(cached[0]) == cached[1]:
         return cached[0]
     app = create_app(settings)
-    _apps[key] = (app, len(app.routes))
+    _apps[key] = (app, _shape(app))
     return app
 
 
