@@ -6,7 +6,8 @@ product rows by id, the same first page of 20 (and the same ``q`` search), the s
 JSON bytes give or take key order. No auth, no logging, no metrics, no ORM: what is
 left is the price of HTTP, FastAPI routing, one query and one ``orjson.dumps``.
 
-    BASELINE_DATABASE_URL=postgresql://... gunicorn bench.baseline:app -k uvicorn_worker.UvicornWorker
+    BASELINE_DATABASE_URL=postgresql://... gunicorn --pythonpath bench baseline:app \\
+        -k uvicorn_worker.UvicornWorker -w 2
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
-COLUMNS = "id, sku, name, description, price, currency, stock, is_active, created_at, updated_at"
-BY_ID = f"SELECT {COLUMNS} FROM product WHERE id = $1 AND is_active"
-FIRST_PAGE = f"SELECT {COLUMNS} FROM product WHERE is_active ORDER BY id LIMIT $1"
-SEARCH = (
-    f"SELECT {COLUMNS} FROM product WHERE is_active "
+_SELECT = (
+    "SELECT id, sku, name, description, price, currency, stock, is_active, created_at, "
+    "updated_at FROM product WHERE is_active "
+)
+BY_ID = _SELECT + "AND id = $1"
+FIRST_PAGE = _SELECT + "ORDER BY id LIMIT $1"
+SEARCH = _SELECT + (
     "AND (name ILIKE $2 ESCAPE '\\' OR sku ILIKE $2 ESCAPE '\\') ORDER BY id LIMIT $1"
 )
 NOT_FOUND = orjson.dumps({"detail": "Product not found"})

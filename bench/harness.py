@@ -110,7 +110,7 @@ def prepare_data(url: str) -> Data:
     """Migrate, seed 10,000 products and a few hundred customers, write the wrk inputs."""
     migrate(url)
     product_ids, users = asyncio.run(_seed(url))
-    settings = Settings(_env_file=None, jwt_secret=JWT_SECRET, access_token_ttl=7 * 24 * 3600)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, jwt_secret=JWT_SECRET, access_token_ttl=7 * 24 * 3600)
     tokens = [create_access_token(user_id, settings)[0] for user_id, _ in users]
     WORK.mkdir(parents=True, exist_ok=True)
     ids_file, tokens_file = WORK / "product_ids.txt", WORK / "tokens.txt"

@@ -86,9 +86,7 @@ def wrk(wrk_path: str, server: Server, mode: str, seconds: int, data: Data) -> d
     return harness.parse_wrk(done.stdout)
 
 
-def measure(
-    wrk_path: str, server: Server, scenario: str, data: Data, *, service: bool
-) -> Result:
+def measure(wrk_path: str, server: Server, scenario: str, data: Data, *, service: bool) -> Result:
     seconds = env_int("BENCH_DURATION", 10)
     lag_before = harness.loop_lag_buckets(server) if service else {}
     rss = RssPeaks(server)

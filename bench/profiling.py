@@ -1,9 +1,11 @@
 """py-spy on one service worker during a bench run, and a summary of where time went.
 
-``py-spy record --format raw`` writes collapsed stacks ("frame;frame;frame count"). The
-summary prints the functions with the most samples on the stack (inclusive) and at its
-top (self), with the share of the worker's samples; idle time (the loop waiting in
-``select``/``epoll``) is counted, so shares are of wall time, not only of busy time.
+``py-spy record --format raw`` writes collapsed stacks ("frame;frame;frame count") of the
+moments a thread was running (idle waits are left out), so shares are of the worker's
+busy time. The summary splits the event-loop thread from the others (the thread pool,
+the log writer), then prints the functions with the most samples at the top of the
+stack (self) and anywhere on it (inclusive). uvloop and httptools are C: their time
+shows as self time of the frame that entered them (``Runner.run`` for the loop).
 
     .venv/bin/python bench/profiling.py .data/bench/profile-by_id.txt   # summarise again
 """
@@ -35,7 +37,7 @@ def start(pid: int, name: str, seconds: int) -> Profile | None:
     WORK.mkdir(parents=True, exist_ok=True)
     output = WORK / f"profile-{name}.txt"
     args = [py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250"]
-    args += ["--format", "raw", "--nonblocking", "--idle", "--output", str(output)]
+    args += ["--format", "raw", "--nonblocking", "--output", str(output)]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return Profile(process, output)
 
@@ -59,7 +61,8 @@ def _frame_name(frame: str) -> str:
 def summarize(path: Path, top: int = TOP) -> None:
     inclusive: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
-    total = 0
+    total = in_threads = 0
+    thread_leaves: Counter[str] = Counter()
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -67,6 +70,9 @@ def summarize(path: Path, top: int = TOP) -> None:
         count = int(count_text)
         frames = [_frame_name(f) for f in stack.split(";") if f]
         total += count
+        if "Thread._bootstrap (threading.py)" in frames:  # not the event loop's thread
+            in_threads += count
+            thread_leaves[" <- ".join(reversed(frames[-3:]))] += count
         for name in set(frames):
             inclusive[name] += count
         if frames:
@@ -74,7 +80,13 @@ def summarize(path: Path, top: int = TOP) -> None:
     if not total:
         print("  (no samples)")
         return
-    print(f"  {total} samples; top by self time:")
+    print(
+        f"  {total} busy samples; event-loop thread {100 * (total - in_threads) / total:.1f}%, "
+        f"other threads {100 * in_threads / total:.1f}%"
+    )
+    for name, count in thread_leaves.most_common(5):
+        print(f"    thread {100 * count / total:5.1f}%  {name}")
+    print("  top by self time:")
     for name, count in self_time.most_common(top):
         print(f"    {100 * count / total:5.1f}%  {name}")
     print("  top by inclusive time:")
@@ -84,4 +96,4 @@ def summarize(path: Path, top: int = TOP) -> None:
 
 if __name__ == "__main__":
     for argument in sys.argv[1:]:
-        summarize(Path(argument), top=int(40))
+        summarize(Path(argument), top=40)

@@ -5,12 +5,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, cast, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    RowMapping,
+    Select,
+    cast,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.models import Product
 from ecommerce.models.product import MAX_STOCK
+from ecommerce.repositories.pagination import PageRequest, encode_cursor
+
+# What a reader sees of a product (ProductRead's fields, in its order). Public reads fetch
+# rows of these columns, not entities: no identity map, no instance state, and the rows
+# go to JSON as they are (schemas.product.product_json).
+READ_COLUMNS = (
+    Product.id,
+    Product.sku,
+    Product.name,
+    Product.description,
+    Product.price,
+    Product.currency,
+    Product.stock,
+    Product.is_active,
+    Product.created_at,
+    Product.updated_at,
+)
 
 
 def _escape_like(text: str) -> str:
@@ -52,25 +79,51 @@ async def current_stock(session: AsyncSession, product_id: int) -> int | None:
     return stock
 
 
-def search_statement(q: str | None = None, *, is_active: bool | None = None) -> Select[Product]:
-    """Products, optionally matching ``q`` and filtered on ``is_active``; unordered.
-
-    ``q`` is a case-insensitive substring of the name or the sku. ``ILIKE '%q%'`` on the
+def _search_filters(q: str | None, is_active: bool | None) -> list[ColumnElement[bool]]:
+    """``q`` is a case-insensitive substring of the name or the sku. ``ILIKE '%q%'`` on the
     bare columns is what the trigram GIN indexes (ix_product_name_trgm,
     ix_product_sku_trgm) serve; wrapping a column in ``lower()`` would bypass them.
     """
-    statement = select(Product)
+    filters: list[ColumnElement[bool]] = []
     if q:
         pattern = f"%{_escape_like(q)}%"
-        statement = statement.where(
+        filters.append(
             or_(
                 Product.name.ilike(pattern, escape="\\"),
                 Product.sku.ilike(pattern, escape="\\"),
             )
         )
     if is_active is not None:
-        statement = statement.where(Product.is_active.is_(is_active))
-    return statement
+        filters.append(Product.is_active.is_(is_active))
+    return filters
+
+
+def search_statement(q: str | None = None, *, is_active: bool | None = None) -> Select[Product]:
+    """Products, optionally matching ``q`` and filtered on ``is_active``; unordered."""
+    return select(Product).where(*_search_filters(q, is_active))
+
+
+async def read_row(session: AsyncSession, product_id: int) -> RowMapping | None:
+    """The product's READ_COLUMNS, or ``None``."""
+    statement = select(*READ_COLUMNS).where(Product.id == product_id)
+    return (await session.execute(statement)).mappings().one_or_none()
+
+
+async def read_page(
+    session: AsyncSession, page: PageRequest, q: str | None, is_active: bool | None
+) -> tuple[list[RowMapping], str | None]:
+    """One page (ascending id) of READ_COLUMNS rows matching ``q`` and ``is_active``, and
+    the cursor of the next page (``None`` on the last)."""
+    statement = select(*READ_COLUMNS).where(*_search_filters(q, is_active))
+    if page.after is not None:
+        statement = statement.where(Product.id > page.after)
+    # One row more than asked tells whether another page exists (see pagination.py).
+    statement = statement.order_by(Product.id).limit(page.limit + 1)
+    rows = list((await session.execute(statement)).mappings().all())
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        return rows, encode_cursor(rows[-1]["id"])
+    return rows, None
 
 
 async def update_product(

@@ -8,7 +8,12 @@ from ecommerce.core.errors import Conflict, InvalidInput, NotFound
 from ecommerce.models import Product
 from ecommerce.repositories import product as product_repo
 from ecommerce.repositories.pagination import PageRequest, paginate
-from ecommerce.schemas.product import ProductCreate, ProductUpdate
+from ecommerce.schemas.product import (
+    ProductCreate,
+    ProductUpdate,
+    product_json,
+    product_page_json,
+)
 
 PRODUCT_NOT_FOUND = "Product not found"
 
@@ -58,6 +63,28 @@ async def list_products(
     """
     statement = product_repo.search_statement(q, is_active=is_active)
     return await paginate(session, statement, page)
+
+
+async def product_view(
+    session: AsyncSession, product_id: int, *, include_inactive: bool = False
+) -> bytes:
+    """The product as a reader sees it (ProductRead's JSON), or ``NotFound``."""
+    row = await product_repo.read_row(session, product_id)
+    if row is None or not (row["is_active"] or include_inactive):
+        raise NotFound(PRODUCT_NOT_FOUND)
+    return product_json(row)
+
+
+async def products_page_view(
+    session: AsyncSession,
+    page: PageRequest,
+    *,
+    q: str | None = None,
+    is_active: bool | None = True,
+) -> bytes:
+    """One page of products (``Page[ProductRead]``'s JSON) matching ``q`` and ``is_active``."""
+    rows, next_cursor = await product_repo.read_page(session, page, q, is_active)
+    return product_page_json(rows, next_cursor)
 
 
 async def update_product(session: AsyncSession, product_id: int, data: ProductUpdate) -> Product:

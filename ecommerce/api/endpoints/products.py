@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from ecommerce.api.dependencies import AdminUser, OptionalUser, PageParams, SessionDep, SettingsDep
 from ecommerce.api.errors import error_responses
@@ -12,7 +12,13 @@ from ecommerce.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenti
 from ecommerce.models import Product
 from ecommerce.models.base import MAX_ID
 from ecommerce.schemas.common import Page
-from ecommerce.schemas.product import ProductCreate, ProductRead, ProductUpdate, StockAdjust
+from ecommerce.schemas.product import (
+    ProductCreate,
+    ProductRead,
+    ProductUpdate,
+    StockAdjust,
+    product_page_json,
+)
 from ecommerce.services import catalog, inventory
 
 router = APIRouter(prefix="/api/v1/products", tags=["products"])
@@ -20,6 +26,12 @@ router = APIRouter(prefix="/api/v1/products", tags=["products"])
 # The route template says {id} (as the contract and metrics labels do).
 ProductId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Product id.")]
 ADMIN_ERRORS = (NotAuthenticated, Forbidden)
+
+
+class JSONBytes(Response):
+    """JSON already serialized (by schemas.product): sent as it is."""
+
+    media_type = "application/json"
 
 
 @router.get(
@@ -47,13 +59,13 @@ async def list_products(
     is_active: Annotated[
         bool | None, Query(description="Admins only: filter on `is_active`.")
     ] = None,
-) -> Page[ProductRead]:
+) -> Response:
+    # Reads answer JSON made once from rows (the response_model above documents it).
     if viewer is None or not viewer.is_admin:
         if is_active is False:  # inactive products do not exist for the public
-            return Page(items=[], next_cursor=None)
+            return JSONBytes(product_page_json([], None))
         is_active = True
-    rows, next_cursor = await catalog.list_products(session, page, q=q, is_active=is_active)
-    return Page(items=[ProductRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return JSONBytes(await catalog.products_page_view(session, page, q=q, is_active=is_active))
 
 
 @router.get(
@@ -63,9 +75,11 @@ async def list_products(
     description="404 for an inactive product unless the caller is admin.",
     responses=error_responses(NotFound, NotAuthenticated),
 )
-async def get_product(product_id: ProductId, session: SessionDep, viewer: OptionalUser) -> Product:
+async def get_product(product_id: ProductId, session: SessionDep, viewer: OptionalUser) -> Response:
     include_inactive = viewer is not None and viewer.is_admin
-    return await catalog.get_product(session, product_id, include_inactive=include_inactive)
+    return JSONBytes(
+        await catalog.product_view(session, product_id, include_inactive=include_inactive)
+    )
 
 
 @router.post(
