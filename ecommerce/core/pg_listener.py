@@ -60,10 +60,11 @@ class PgListener:
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    async def wait_connected(self, timeout: float) -> bool:
-        """Whether the listener listens within ``timeout`` seconds."""
+    async def wait_connected(self, seconds: float) -> bool:
+        """Whether the listener listens within ``seconds``."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            async with asyncio.timeout(seconds):
+                await self._connected.wait()
         return self.connected
 
     async def run(self) -> None:

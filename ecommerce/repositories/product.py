@@ -19,9 +19,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ecommerce.core.paging import PageRequest, encode_cursor
 from ecommerce.models import Product
 from ecommerce.models.product import MAX_STOCK
-from ecommerce.repositories.pagination import PageRequest, encode_cursor
 
 # What a reader sees of a product (ProductRead's fields, in its order). Public reads fetch
 # rows of these columns, not entities: no identity map, no instance state, and the rows

@@ -21,9 +21,9 @@ conditional update in the database.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
+from time import monotonic
 from typing import TypeVar
 
 # The NOTIFY channel of the product trigger (migration 0011). The payload is the changed
@@ -74,7 +74,7 @@ class CatalogCache:
         if not self.active:
             return await load()
         entry = entries.get(key)
-        now = time.monotonic()
+        now = monotonic()
         if entry is not None and entry.expires > now:
             return entry.value
         generation = self._generation

@@ -75,7 +75,7 @@ async def test_a_read_that_began_before_an_invalidation_is_not_kept() -> None:
 
 async def test_entries_expire_after_the_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
-    monkeypatch.setattr(catalog_cache.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(catalog_cache, "monotonic", lambda: now[0])
     cache = listening_cache(ttl=2.0)
     load = Loader()
     await cache.product(1, load)
