@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     reconciler_enabled: bool = True
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
 
+    # Seconds a worker may serve a public product read (by id, list/search page) from
+    # memory; changes reach every worker sooner through LISTEN/NOTIFY. 0 turns it off.
+    catalog_cache_ttl: Annotated[float, Field(ge=0, le=3600)] = 5.0
+
     # Exports streaming at once per worker: each holds a pooled connection meanwhile.
     export_max_concurrent: Annotated[int, Field(ge=1, le=100)] = 2
     idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24

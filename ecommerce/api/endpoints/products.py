@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from ecommerce.api.dependencies import (
     AdminUser,
-    CallerSessionDep,
+    CatalogCacheDep,
+    DatabaseDep,
     OptionalUser,
     PageParams,
     SettingsDep,
@@ -50,7 +51,8 @@ class JSONBytes(Response):
     responses=error_responses(InvalidInput, NotAuthenticated),
 )
 async def list_products(
-    session: CallerSessionDep,
+    database: DatabaseDep,
+    cache: CatalogCacheDep,
     page: PageParams,
     viewer: OptionalUser,
     q: Annotated[
@@ -71,7 +73,9 @@ async def list_products(
         if is_active is False:  # inactive products do not exist for the public
             return JSONBytes(product_page_json([], None))
         is_active = True
-    return JSONBytes(await catalog.products_page_view(session, page, q=q, is_active=is_active))
+    return JSONBytes(
+        await catalog.products_page_view(database, cache, page, q=q, is_active=is_active)
+    )
 
 
 @router.get(
@@ -82,12 +86,13 @@ async def list_products(
     responses=error_responses(NotFound, NotAuthenticated),
 )
 async def get_product(
-    product_id: ProductId, session: CallerSessionDep, viewer: OptionalUser
+    product_id: ProductId, database: DatabaseDep, cache: CatalogCacheDep, viewer: OptionalUser
 ) -> Response:
     include_inactive = viewer is not None and viewer.is_admin
-    return JSONBytes(
-        await catalog.product_view(session, product_id, include_inactive=include_inactive)
+    view = await catalog.product_view(
+        database, cache, product_id, include_inactive=include_inactive
     )
+    return JSONBytes(view)
 
 
 @router.post(
@@ -100,9 +105,13 @@ async def get_product(
     responses=error_responses(*ADMIN_ERRORS, Conflict),
 )
 async def create_product(
-    data: ProductCreate, session: CallerSessionDep, settings: SettingsDep, _: AdminUser
+    data: ProductCreate,
+    database: DatabaseDep,
+    cache: CatalogCacheDep,
+    settings: SettingsDep,
+    _: AdminUser,
 ) -> Product:
-    return await catalog.create_product(session, data, settings.currency)
+    return await catalog.create(database, cache, data, settings.currency)
 
 
 @router.patch(
@@ -114,9 +123,13 @@ async def create_product(
     responses=error_responses(*ADMIN_ERRORS, NotFound),
 )
 async def update_product(
-    product_id: ProductId, data: ProductUpdate, session: CallerSessionDep, _: AdminUser
+    product_id: ProductId,
+    data: ProductUpdate,
+    database: DatabaseDep,
+    cache: CatalogCacheDep,
+    _: AdminUser,
 ) -> Product:
-    return await catalog.update_product(session, product_id, data)
+    return await catalog.edit(database, cache, product_id, data)
 
 
 @router.post(
@@ -128,6 +141,10 @@ async def update_product(
     responses=error_responses(*ADMIN_ERRORS, NotFound, Conflict),
 )
 async def adjust_stock(
-    product_id: ProductId, data: StockAdjust, session: CallerSessionDep, _: AdminUser
+    product_id: ProductId,
+    data: StockAdjust,
+    database: DatabaseDep,
+    cache: CatalogCacheDep,
+    _: AdminUser,
 ) -> Product:
-    return await inventory.adjust_stock(session, product_id, data.delta)
+    return await inventory.adjust(database, cache, product_id, data.delta)
