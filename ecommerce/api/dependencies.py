@@ -75,7 +75,7 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
 async def get_optional_user(
-    request: Request, token: TokenDep, database: DatabaseDep, settings: SettingsDep
+    request: Request, token: TokenDep, resources: ResourcesDep
 ) -> User | None:
     """The signed-in user, or ``None`` without a token. A bad token is 401 even here:
     a client that sent credentials should learn they are wrong, not be served as anonymous.
@@ -83,10 +83,13 @@ async def get_optional_user(
     The user is read on a short session of its own, not the request's: a route that
     waits on the network (checkout, cancel) must not hold a pooled connection meanwhile.
     """
+    # Resources, not DatabaseDep + SettingsDep: FastAPI resolves every dependency node
+    # on every request (a fifth of a cached catalog read went there), so the routes
+    # every request passes through keep their trees small.
     if token is None:
         return None
-    user_id = decode_access_token(token, settings)
-    async with database.read_session() as session:  # one statement: no BEGIN/COMMIT
+    user_id = decode_access_token(token, resources.settings)
+    async with resources.database.read_session() as session:  # one statement: no BEGIN/COMMIT
         user = await user_service.get(session, user_id)
         if user is not None:
             session.expunge(user)  # a plain loaded object, usable after the session ends

@@ -50,6 +50,7 @@ class CatalogCache:
         self._generation = 0
         # Off until the listener is connected: before that nobody would tell us of changes.
         self._listening = False
+        self.notifications = 0  # heard so far (for tests and curiosity)
 
     @property
     def enabled(self) -> bool:
@@ -106,6 +107,7 @@ class CatalogCache:
 
     def on_notification(self, payload: str) -> None:
         """A NOTIFY on CHANNEL: the ids that changed, or EVERYTHING."""
+        self.notifications += 1
         try:
             ids = [int(part) for part in payload.split(",")] if payload != EVERYTHING else None
         except ValueError:

@@ -12,6 +12,7 @@ from ecommerce.api.dependencies import (
     DatabaseDep,
     OptionalUser,
     PageParams,
+    ResourcesDep,
     SettingsDep,
 )
 from ecommerce.api.errors import error_responses
@@ -35,6 +36,11 @@ ProductId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Produc
 ADMIN_ERRORS = (NotAuthenticated, Forbidden)
 
 
+# The public reads take ResourcesDep (one dependency node) rather than DatabaseDep and
+# CatalogCacheDep: FastAPI solves each node on every request, and these are the hottest
+# routes of the service.
+
+
 class JSONBytes(Response):
     """JSON already serialized (by schemas.product): sent as it is."""
 
@@ -51,8 +57,7 @@ class JSONBytes(Response):
     responses=error_responses(InvalidInput, NotAuthenticated),
 )
 async def list_products(
-    database: DatabaseDep,
-    cache: CatalogCacheDep,
+    resources: ResourcesDep,
     page: PageParams,
     viewer: OptionalUser,
     q: Annotated[
@@ -73,9 +78,10 @@ async def list_products(
         if is_active is False:  # inactive products do not exist for the public
             return JSONBytes(product_page_json([], None))
         is_active = True
-    return JSONBytes(
-        await catalog.products_page_view(database, cache, page, q=q, is_active=is_active)
+    view = await catalog.products_page_view(
+        resources.database, resources.catalog_cache, page, q=q, is_active=is_active
     )
+    return JSONBytes(view)
 
 
 @router.get(
@@ -86,11 +92,11 @@ async def list_products(
     responses=error_responses(NotFound, NotAuthenticated),
 )
 async def get_product(
-    product_id: ProductId, database: DatabaseDep, cache: CatalogCacheDep, viewer: OptionalUser
+    product_id: ProductId, resources: ResourcesDep, viewer: OptionalUser
 ) -> Response:
     include_inactive = viewer is not None and viewer.is_admin
     view = await catalog.product_view(
-        database, cache, product_id, include_inactive=include_inactive
+        resources.database, resources.catalog_cache, product_id, include_inactive=include_inactive
     )
     return JSONBytes(view)
 
