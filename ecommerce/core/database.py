@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -145,6 +146,32 @@ class Database:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             async with self.sessionmaker(bind=conn) as session:
                 yield session
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The driver's own (asyncpg) connection under a pooled one, for hot reads.
+
+        SQLAlchemy's session and statement layers cost about 1 ms of CPU per read on the
+        2-core bench machine, against 0.2 ms for asyncpg's own prepared statement (see
+        README, Performance). No transaction is open on it, so each statement commits on
+        its own: reads only, and only where one statement is the whole read. The pool
+        still owns the connection (checkout timed, returned, replaced when the server
+        closed it); a connection that fails here is invalidated as SQLAlchemy would.
+        """
+        async with self.monitored_connection() as conn:
+            pooled = await conn.get_raw_connection()
+            try:
+                yield pooled.driver_connection
+            except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+                pooled.invalidate()
+                raise ServiceUnavailable(
+                    "The database connection was lost; retry shortly"
+                ) from None
+            except (asyncpg.QueryCanceledError, asyncpg.AdminShutdownError):
+                pooled.invalidate()
+                raise ServiceUnavailable(
+                    "The database took too long to answer; retry shortly"
+                ) from None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    RowMapping,
     Select,
     cast,
     func,
@@ -103,23 +102,48 @@ def search_statement(q: str | None = None, *, is_active: bool | None = None) -> 
     return select(Product).where(*_search_filters(q, is_active))
 
 
-async def read_row(session: AsyncSession, product_id: int) -> RowMapping | None:
-    """The product's READ_COLUMNS, or ``None``."""
-    statement = select(*READ_COLUMNS).where(Product.id == product_id)
-    return (await session.execute(statement)).mappings().one_or_none()
+# The public reads run on the driver's connection (Database.driver_connection): plain
+# SQL with $n parameters, prepared once per connection by asyncpg. Same columns, same
+# filters as the ORM statements above (tests/integration/test_product_json.py compares).
+_READ_COLUMN_NAMES = ", ".join(c.key for c in READ_COLUMNS)
+_READ_SELECT = f"SELECT {_READ_COLUMN_NAMES} FROM product"  # noqa: S608 - our column names
+_BY_ID_SQL = _READ_SELECT + " WHERE id = $1"
+
+
+async def read_row(connection: Any, product_id: int) -> Mapping[str, Any] | None:
+    """The product's READ_COLUMNS, or ``None``; ``connection`` is an asyncpg connection."""
+    row = await connection.fetchrow(_BY_ID_SQL, product_id)
+    return None if row is None else dict(row)
+
+
+def _page_sql(page: PageRequest, q: str | None, is_active: bool | None) -> tuple[str, list[Any]]:
+    conditions: list[str] = []
+    arguments: list[Any] = []
+
+    def argument(value: Any) -> str:
+        arguments.append(value)
+        return f"${len(arguments)}"
+
+    if is_active is not None:
+        conditions.append(f"is_active = {argument(is_active)}")
+    if q:
+        # ILIKE on the bare columns: what the trigram GIN indexes serve (_search_filters).
+        pattern = argument(f"%{_escape_like(q)}%")
+        conditions.append(f"(name ILIKE {pattern} ESCAPE '\\' OR sku ILIKE {pattern} ESCAPE '\\')")
+    if page.after is not None:
+        conditions.append(f"id > {argument(page.after)}")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    # One row more than asked tells whether another page exists (see pagination.py).
+    return f"{_READ_SELECT}{where} ORDER BY id LIMIT {argument(page.limit + 1)}", arguments
 
 
 async def read_page(
-    session: AsyncSession, page: PageRequest, q: str | None, is_active: bool | None
-) -> tuple[list[RowMapping], str | None]:
+    connection: Any, page: PageRequest, q: str | None, is_active: bool | None
+) -> tuple[list[Mapping[str, Any]], str | None]:
     """One page (ascending id) of READ_COLUMNS rows matching ``q`` and ``is_active``, and
-    the cursor of the next page (``None`` on the last)."""
-    statement = select(*READ_COLUMNS).where(*_search_filters(q, is_active))
-    if page.after is not None:
-        statement = statement.where(Product.id > page.after)
-    # One row more than asked tells whether another page exists (see pagination.py).
-    statement = statement.order_by(Product.id).limit(page.limit + 1)
-    rows = list((await session.execute(statement)).mappings().all())
+    the cursor of the next page (``None`` on the last); ``connection`` is asyncpg's."""
+    sql, arguments = _page_sql(page, q, is_active)
+    rows: list[Mapping[str, Any]] = [dict(row) for row in await connection.fetch(sql, *arguments)]
     if len(rows) > page.limit:
         rows = rows[: page.limit]
         return rows, encode_cursor(rows[-1]["id"])

@@ -70,8 +70,8 @@ async def product_view(
     """
 
     async def load() -> bytes:
-        async with database.read_session() as session:
-            row = await product_repo.read_row(session, product_id)
+        async with database.driver_connection() as connection:
+            row = await product_repo.read_row(connection, product_id)
         if row is None or not (row["is_active"] or include_inactive):
             raise NotFound(PRODUCT_NOT_FOUND)
         return product_json(row)
@@ -96,8 +96,8 @@ async def products_page_view(
     """
 
     async def load() -> bytes:
-        async with database.read_session() as session:
-            rows, next_cursor = await product_repo.read_page(session, page, q, is_active)
+        async with database.driver_connection() as connection:
+            rows, next_cursor = await product_repo.read_page(connection, page, q, is_active)
         return product_page_json(rows, next_cursor)
 
     if is_active is not True:
