@@ -5,7 +5,9 @@ moments a thread was running (idle waits are left out), so shares are of the wor
 busy time. The summary splits the event-loop thread from the others (the thread pool,
 the log writer), then prints the functions with the most samples at the top of the
 stack (self) and anywhere on it (inclusive). uvloop and httptools are C: their time
-shows as self time of the frame that entered them (``Runner.run`` for the loop).
+shows as self time of the frame that entered them (``Runner.run`` for the loop). On a
+machine short of CPU a thread woken from a wait is counted while it waits for a core:
+samples whose top frame is a blocking wait (``Condition.wait``) are left out as idle.
 
     .venv/bin/python bench/profiling.py .data/bench/profile-by_id.txt   # summarise again
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 
 WORK = Path(__file__).resolve().parent.parent / ".data" / "bench"
 TOP = 25
+IDLE_FRAMES = frozenset({"Condition.wait (threading.py)", "Event.wait (threading.py)"})
 
 
 @dataclass
@@ -69,6 +72,8 @@ def summarize(path: Path, top: int = TOP) -> None:
             continue
         count = int(count_text)
         frames = [_frame_name(f) for f in stack.split(";") if f]
+        if frames and frames[-1] in IDLE_FRAMES:
+            continue
         total += count
         if "Thread._bootstrap (threading.py)" in frames:  # not the event loop's thread
             in_threads += count
