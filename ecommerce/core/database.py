@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import QueuePool
 
 from ecommerce.core.config import Settings
-from ecommerce.core.errors import ServiceUnavailable
+from ecommerce.core.errors import InvalidInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +167,9 @@ class Database:
                 raise ServiceUnavailable(
                     "The database connection was lost; retry shortly"
                 ) from None
+            except asyncpg.CharacterNotInRepertoireError:
+                # As api/errors.py answers it on the SQLAlchemy path: the input's fault.
+                raise InvalidInput("Text fields must not contain NUL (U+0000) characters") from None
             except (asyncpg.QueryCanceledError, asyncpg.AdminShutdownError):
                 pooled.invalidate()
                 raise ServiceUnavailable(
