@@ -49,6 +49,7 @@ class PgListener:
         self.check_interval = check_interval
         self.max_retry_delay = max_retry_delay
         self._connected = asyncio.Event()
+        self.server_pid: int | None = None  # the listening backend's pid, while connected
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, channel: str, **options: Any) -> PgListener:
@@ -88,6 +89,7 @@ class PgListener:
         try:
             connection.add_termination_listener(lambda _: lost.set())
             await connection.add_listener(self.channel, self._deliver)
+            self.server_pid = connection.get_server_pid()
             self._connected.set()
             self.on_connected()
             while not lost.is_set():
@@ -98,6 +100,7 @@ class PgListener:
         finally:
             if self._connected.is_set():
                 self._connected.clear()
+                self.server_pid = None
                 self.on_lost()
             connection.terminate()  # no goodbye round trip: it may be dead already
 

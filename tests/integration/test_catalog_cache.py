@@ -21,8 +21,8 @@ from ecommerce.core.config import Settings
 from ecommerce.core.pg_listener import APPLICATION_NAME
 from ecommerce.main import create_app
 from ecommerce.services.catalog_cache import CatalogCache
+from tests.support.factories import new_customer, new_product, order_body
 from tests.support.lifespan import running
-from tests.support.shop import new_customer, new_product, order_body
 
 Headers = dict[str, str]
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import APPLICATION_NAME
-from tests.support.shop import new_product
+from tests.support.factories import new_product
 
 Headers = dict[str, str]
 

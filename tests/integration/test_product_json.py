@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from ecommerce.models import Product
 from ecommerce.schemas.common import Page
 from ecommerce.schemas.product import ProductRead
-from tests.support.shop import new_product
+from tests.support.factories import new_product
 
 Headers = dict[str, str]
 
