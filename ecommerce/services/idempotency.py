@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,7 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.database import Database
 from ecommerce.core.errors import Conflict, InvalidInput
+from ecommerce.models import Order
 from ecommerce.repositories import idempotency as keys
+from ecommerce.repositories import order as orders
 from ecommerce.repositories.idempotency import Hold as Hold  # re-exported for api/
 
 logger = logging.getLogger(__name__)
@@ -94,6 +97,33 @@ class IdempotencyStore:
             # The linked order id comes back with the take-over itself: a link made just
             # before cannot be missed.
             return await keys.take_over(session, row.id, lease=self.lease)
+
+    async def answer_linked(
+        self, hold: Hold, answer_for: Callable[[Order], StoredAnswer | None]
+    ) -> StoredAnswer:
+        """A previous holder died after creating its order: the answer is what the order
+        says now (``answer_for``), stored under the key. Reading the order and storing
+        (or freeing) the key are one transaction, so a failure here frees the key.
+
+        Raises Conflict (409) while the order's payment is still being settled.
+        """
+        assert hold.order_id is not None
+        try:
+            async with self.database.transaction() as session:
+                order = await orders.get(session, hold.order_id)
+                answer = answer_for(order) if order is not None else None
+                if answer is not None:
+                    await keys.store_answer(session, hold, answer.status_code, answer.body)
+                    return answer
+                await keys.release(session, hold)
+        except BaseException:
+            await self.finish(hold, None)  # the transaction rolled back: free the key
+            raise
+        raise Conflict(
+            f"The payment of order {hold.order_id} is still being settled; "
+            "retry later or fetch the order",
+            order_id=hold.order_id,
+        )
 
     @staticmethod
     async def link(session: AsyncSession, hold: Hold, order_id: int) -> None:

@@ -108,7 +108,11 @@ TRANSITIONS: Mapping[OrderEvent, Transition] = MappingProxyType(
 def next_state(
     event: OrderEvent, status: OrderStatus, payment_status: str | None
 ) -> tuple[OrderStatus, PaymentStatus] | None:
-    """Where ``event`` takes an order in this state; None when the move is refused."""
+    """Where ``event`` takes an order in this state; None when the move is refused.
+
+    The table read in Python, for callers and the unit tests; ``_move`` applies the same
+    table in SQL (tests/integration/test_order_state_moves.py checks that they agree).
+    """
     transition = TRANSITIONS[event]
     if status != transition.from_status or payment_status not in transition.from_payment:
         return None
