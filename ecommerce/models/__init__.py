@@ -1,9 +1,24 @@
 """All models, imported here so ``Base.metadata`` knows every table (alembic reads it)."""
 
 from ecommerce.models.base import Base
+from ecommerce.models.cart import Cart, CartLine
 from ecommerce.models.idempotency import IdempotencyKey
 from ecommerce.models.order import Order, OrderLine, OrderStatus
 from ecommerce.models.product import Product
+from ecommerce.models.shipping import ShippingMethod, ShippingZone, ShippingZoneCountry
 from ecommerce.models.user import User
 
-__all__ = ["Base", "IdempotencyKey", "Order", "OrderLine", "OrderStatus", "Product", "User"]
+__all__ = [
+    "Base",
+    "Cart",
+    "CartLine",
+    "IdempotencyKey",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Product",
+    "ShippingMethod",
+    "ShippingZone",
+    "ShippingZoneCountry",
+    "User",
+]
