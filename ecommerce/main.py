@@ -24,6 +24,7 @@ from ecommerce.api.endpoints import (
     health,
     metrics,
     orders,
+    pricing_admin,
     products,
     shipping_zones,
     users,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(carts.router)
     app.include_router(admin.router)
     app.include_router(shipping_zones.router)
+    app.include_router(pricing_admin.router)
     app.include_router(metrics.router)
     app.add_middleware(RequestIdMiddleware)
     # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.

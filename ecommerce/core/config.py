@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+import pycountry
 from pydantic import (
     AnyHttpUrl,
     EmailStr,
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     # Off: this process never settles orders (another fleet of workers must run it).
     reconciler_enabled: bool = True
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    # Tax (API.md "Totals"): whether catalog and shipping prices contain tax, whether
+    # shipping is taxed, and whose rate applies when an order has no address.
+    prices_include_tax: bool = False
+    tax_shipping: bool = True
+    store_country: str = "US"
 
     # Exports streaming at once per worker: each holds a pooled connection meanwhile.
     export_max_concurrent: Annotated[int, Field(ge=1, le=100)] = 2
@@ -89,6 +95,14 @@ class Settings(BaseSettings):
         if not rest or (rest.startswith("/") and "host=" not in rest):
             raise ValueError("must name a host")
         return "postgresql+asyncpg://" + rest
+
+    @field_validator("store_country")
+    @classmethod
+    def _iso_country(cls, value: str) -> str:
+        upper = value.strip().upper()
+        if len(upper) != 2 or pycountry.countries.get(alpha_2=upper) is None:
+            raise ValueError("must be an ISO 3166-1 alpha-2 country code, such as US or DE")
+        return upper
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:

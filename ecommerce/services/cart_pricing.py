@@ -76,6 +76,8 @@ def price(
         discount=adjustments.discount,
         shipping=shipping_rate(shipping),
         tax_rate_bps=adjustments.tax_rate_bps,
+        prices_include_tax=settings.prices_include_tax,
+        tax_shipping=settings.tax_shipping,
     )
 
 
