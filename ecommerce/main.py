@@ -37,6 +37,7 @@ from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
 from ecommerce.services import user as user_service
+from ecommerce.services.cart_expiry import run_cart_sweeper
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings = active
             if active.reconciler_enabled:
                 await stack.enter_async_context(background_task(reconciler.run(), "reconciler"))
+            await stack.enter_async_context(
+                background_task(run_cart_sweeper(database, active), "cart-sweeper")
+            )
             logger.info("started (environment=%s)", active.environment)
             yield {
                 "settings": active,
