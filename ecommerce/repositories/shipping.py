@@ -60,7 +60,9 @@ async def delete_zone(session: AsyncSession, zone_id: int) -> bool:
     return result.scalar_one_or_none() is not None
 
 
-async def claim_countries(session: AsyncSession, zone_id: int, countries: Sequence[str]) -> set[str]:
+async def claim_countries(
+    session: AsyncSession, zone_id: int, countries: Sequence[str]
+) -> set[str]:
     """Put the countries in the zone; returns those another zone has (nothing is added then
     for them: the caller rolls back). The primary key on the country arbitrates races."""
     if not countries:
@@ -75,9 +77,7 @@ async def claim_countries(session: AsyncSession, zone_id: int, countries: Sequen
 
 
 async def release_countries(session: AsyncSession, zone_id: int) -> None:
-    await session.execute(
-        delete(ShippingZoneCountry).where(ShippingZoneCountry.zone_id == zone_id)
-    )
+    await session.execute(delete(ShippingZoneCountry).where(ShippingZoneCountry.zone_id == zone_id))
 
 
 async def owners(session: AsyncSession, countries: Sequence[str]) -> dict[str, int]:
@@ -87,7 +87,7 @@ async def owners(session: AsyncSession, countries: Sequence[str]) -> dict[str, i
             ShippingZoneCountry.country.in_(list(countries))
         )
     )
-    return {country: zone_id for country, zone_id in rows}
+    return {str(country): int(zone_id) for country, zone_id in rows.tuples()}
 
 
 async def add_method(

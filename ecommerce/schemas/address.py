@@ -26,8 +26,6 @@ def _known_country(code: str) -> str:
     return code
 
 
-
-
 CountryCode = Annotated[
     str,
     BeforeValidator(_upper),

@@ -79,7 +79,6 @@ class ShippingZoneUpdate(BaseModel):
         return None if countries is None else _distinct(countries)
 
 
-
 class ShippingMethodRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

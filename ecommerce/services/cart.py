@@ -72,8 +72,7 @@ def check_writable(row: CartRow, versions: Versions) -> None:
         )
     if row.order_status == OrderStatus.PENDING:
         raise Conflict(
-            f"The cart is being checked out (order {cart.order_id}); its payment is being "
-            "settled",
+            f"The cart is being checked out (order {cart.order_id}); its payment is being settled",
             order_id=cart.order_id,
         )
     if cart_view.is_completed(row):
@@ -154,8 +153,7 @@ async def add_line(
     quantity = data.quantity + (0 if line is None else line.quantity)
     if quantity > MAX_QUANTITY:
         raise InvalidInput(
-            f"quantity: a line holds at most {MAX_QUANTITY} units (this one would hold "
-            f"{quantity})"
+            f"quantity: a line holds at most {MAX_QUANTITY} units (this one would hold {quantity})"
         )
     if line is None and await carts.count_lines(session, cart_id) >= MAX_LINES:
         raise InvalidInput(f"lines: a cart holds at most {MAX_LINES} lines")

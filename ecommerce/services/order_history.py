@@ -198,6 +198,7 @@ class HistoryGenerator:
                     *self._payment(order_id, status),
                     created,
                     self._updated_at(created, status),
+                    total,
                 )
             )
             statuses[status] += 1

@@ -42,9 +42,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("country", name=op.f("pk_shipping_zone_country")),
     )
-    op.create_index(
-        op.f("ix_shipping_zone_country_zone_id"), "shipping_zone_country", ["zone_id"]
-    )
+    op.create_index(op.f("ix_shipping_zone_country_zone_id"), "shipping_zone_country", ["zone_id"])
     op.create_table(
         "shipping_method",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),

@@ -18,7 +18,9 @@ from tests.support.shop import new_product
 async def _age(engine: AsyncEngine, cart_ids: list[str], hours: float) -> None:
     async with engine.begin() as conn:
         await conn.execute(
-            text("UPDATE cart SET updated_at = now() - make_interval(secs => :s) WHERE id = ANY(:ids)"),
+            text(
+                "UPDATE cart SET updated_at = now() - make_interval(secs => :s) WHERE id = ANY(:ids)"
+            ),
             {"s": hours * 3600, "ids": cart_ids},
         )
 
@@ -29,7 +31,10 @@ async def _cart_count(engine: AsyncEngine) -> int:
 
 
 async def test_an_expired_cart_is_404(
-    client: AsyncClient, admin_engine: AsyncEngine, admin_headers: dict[str, str], settings: Settings
+    client: AsyncClient,
+    admin_engine: AsyncEngine,
+    admin_headers: dict[str, str],
+    settings: Settings,
 ) -> None:
     product = await new_product(client, admin_headers, stock=5)
     cart = await cart_with(client, [(product["id"], 1)])

@@ -188,7 +188,9 @@ async def test_more_than_the_stock_is_409(
     assert response.status_code == 409, response.text
     assert response.json()["available"] == 3
     line_id = cart["lines"][0]["id"]
-    patched = await client.patch(f"/api/v1/carts/{cart['id']}/lines/{line_id}", json={"quantity": 4})
+    patched = await client.patch(
+        f"/api/v1/carts/{cart['id']}/lines/{line_id}", json={"quantity": 4}
+    )
     assert patched.status_code == 409
     # A cart reserves nothing: the stock is still all there.
     product_now = (await client.get(f"/api/v1/products/{product['id']}")).json()

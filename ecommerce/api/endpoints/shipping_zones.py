@@ -53,9 +53,7 @@ async def list_shipping_zones(
     summary="Get a shipping zone (admin)",
     responses=error_responses(*ADMIN_ERRORS, NotFound),
 )
-async def get_shipping_zone(
-    zone_id: ZoneId, session: SessionDep, _: AdminUser
-) -> ShippingZoneRead:
+async def get_shipping_zone(zone_id: ZoneId, session: SessionDep, _: AdminUser) -> ShippingZoneRead:
     return shipping.zone_read(await shipping.get_zone(session, zone_id))
 
 
