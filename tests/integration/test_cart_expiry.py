@@ -19,7 +19,8 @@ async def _age(engine: AsyncEngine, cart_ids: list[str], hours: float) -> None:
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "UPDATE cart SET updated_at = now() - make_interval(secs => :s) WHERE id = ANY(:ids)"
+                "UPDATE cart SET updated_at = now() - make_interval(secs => :s) "
+                "WHERE id = ANY(:ids)"
             ),
             {"s": hours * 3600, "ids": cart_ids},
         )
