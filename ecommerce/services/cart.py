@@ -115,7 +115,7 @@ async def read(
     )
 
 
-def _check_product(product: Product | None, product_id: int, settings: Settings) -> Product:
+def check_product(product: Product | None, product_id: int, settings: Settings) -> Product:
     if product is None or not product.is_active:
         raise InvalidInput(f"Product {product_id} does not exist or is not for sale")
     if product.currency != settings.currency:
@@ -146,7 +146,7 @@ async def add_line(
 ) -> CartRead:
     """Add to the product's line (or a new line); 422 past the limits, 409 past the stock."""
     row = await _lock_for_write(session, settings, viewer, cart_id, versions)
-    product = _check_product(
+    product = check_product(
         await products.get_product(session, data.product_id), data.product_id, settings
     )
     line = await carts.find_line(session, cart_id, product.id)
@@ -178,7 +178,7 @@ async def update_line(
     line = await carts.get_line(session, cart_id, line_id)
     if line is None:
         raise NotFound(f"Line {line_id} is not in this cart")
-    product = _check_product(
+    product = check_product(
         await products.get_product(session, line.product_id), line.product_id, settings
     )
     _check_stock(product, quantity)
