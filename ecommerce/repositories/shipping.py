@@ -9,8 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from ecommerce.core.paging import PageRequest
 from ecommerce.models import ShippingMethod, ShippingZone, ShippingZoneCountry
-from ecommerce.repositories.pagination import PageRequest, paginate
+from ecommerce.repositories.pagination import paginate
 
 
 def _zones() -> Select[ShippingZone]:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from ecommerce.models.base import MAX_ID
+from ecommerce.core.ids import MAX_ID
 from ecommerce.schemas.address import Address
 from ecommerce.schemas.order import MAX_QUANTITY
 

@@ -30,9 +30,8 @@ async def sweep_expired_carts(database: Database, settings: Settings) -> int:
     deleted = 0
     for _ in range(MAX_BATCHES):
         # One short transaction per batch: locks are held for one batch only.
-        async with database.session() as session:
+        async with database.transaction() as session:
             count = await carts.delete_expired(session, ttl=settings.cart_ttl, limit=BATCH_SIZE)
-            await session.commit()
         deleted += count
         if count < BATCH_SIZE:
             break

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.errors import Conflict, InvalidInput, NotFound
+from ecommerce.core.paging import PageRequest
 from ecommerce.models import ShippingMethod, ShippingZone
 from ecommerce.repositories import shipping as shipping_repo
-from ecommerce.repositories.pagination import PageRequest
 from ecommerce.schemas.shipping import (
     ShippingMethodCreate,
     ShippingZoneCreate,

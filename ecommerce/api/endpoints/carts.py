@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Response, status
 
-from ecommerce.api.dependencies import OptionalUser, SessionDep, SettingsDep
+from ecommerce.api.dependencies import CallerSessionDep, OptionalUser, SettingsDep
 from ecommerce.api.errors import error_responses
 from ecommerce.core.errors import (
     Conflict,
@@ -16,7 +16,7 @@ from ecommerce.core.errors import (
     OutOfStock,
     PreconditionFailed,
 )
-from ecommerce.models.base import MAX_ID
+from ecommerce.core.ids import MAX_ID
 from ecommerce.schemas.cart import (
     CartLineAdd,
     CartLineUpdate,
@@ -79,7 +79,7 @@ def tagged(response: Response, cart: CartRead) -> CartRead:
     responses=error_responses(NotAuthenticated),
 )
 async def create_cart(
-    response: Response, session: SessionDep, settings: SettingsDep, viewer: OptionalUser
+    response: Response, session: CallerSessionDep, settings: SettingsDep, viewer: OptionalUser
 ) -> CartRead:
     cart = await cart_service.create(session, settings, viewer)
     response.headers["Location"] = f"{router.prefix}/{cart.id}"
@@ -95,7 +95,7 @@ async def create_cart(
 async def get_cart(
     cart_id: CartId,
     response: Response,
-    session: SessionDep,
+    session: CallerSessionDep,
     settings: SettingsDep,
     viewer: OptionalUser,
 ) -> CartRead:
@@ -114,7 +114,7 @@ async def update_cart(
     cart_id: CartId,
     body: CartUpdate,
     response: Response,
-    session: SessionDep,
+    session: CallerSessionDep,
     settings: SettingsDep,
     viewer: OptionalUser,
     versions: IfMatch,
@@ -133,7 +133,7 @@ async def add_cart_line(
     cart_id: CartId,
     body: CartLineAdd,
     response: Response,
-    session: SessionDep,
+    session: CallerSessionDep,
     settings: SettingsDep,
     viewer: OptionalUser,
     versions: IfMatch,
@@ -153,7 +153,7 @@ async def update_cart_line(
     line_id: LineId,
     body: CartLineUpdate,
     response: Response,
-    session: SessionDep,
+    session: CallerSessionDep,
     settings: SettingsDep,
     viewer: OptionalUser,
     versions: IfMatch,
@@ -174,7 +174,7 @@ async def delete_cart_line(
     cart_id: CartId,
     line_id: LineId,
     response: Response,
-    session: SessionDep,
+    session: CallerSessionDep,
     settings: SettingsDep,
     viewer: OptionalUser,
     versions: IfMatch,
@@ -191,7 +191,7 @@ async def delete_cart_line(
     responses=error_responses(*READ_ERRORS),
 )
 async def list_shipping_options(
-    cart_id: CartId, session: SessionDep, settings: SettingsDep, viewer: OptionalUser
+    cart_id: CartId, session: CallerSessionDep, settings: SettingsDep, viewer: OptionalUser
 ) -> list[ShippingOption]:
     return await cart_service.shipping_options(session, settings, viewer, cart_id)
 
@@ -206,7 +206,7 @@ async def set_shipping_method(
     cart_id: CartId,
     body: ShippingMethodChoice,
     response: Response,
-    session: SessionDep,
+    session: CallerSessionDep,
     settings: SettingsDep,
     viewer: OptionalUser,
     versions: IfMatch,
@@ -225,6 +225,6 @@ async def set_shipping_method(
     responses=error_responses(*READ_ERRORS),
 )
 async def get_cart_order(
-    cart_id: CartId, session: SessionDep, settings: SettingsDep, viewer: OptionalUser
+    cart_id: CartId, session: CallerSessionDep, settings: SettingsDep, viewer: OptionalUser
 ) -> OrderRead:
     return OrderRead.from_order(await cart_service.order_of(session, settings, viewer, cart_id))

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from ecommerce.api.dependencies import AdminUser, PageParams, SessionDep
+from ecommerce.api.dependencies import AdminUser, CallerSessionDep, PageParams
 from ecommerce.api.errors import error_responses
 from ecommerce.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from ecommerce.models.base import MAX_ID
+from ecommerce.core.ids import MAX_ID
 from ecommerce.schemas.common import Page
 from ecommerce.schemas.shipping import ShippingZoneCreate, ShippingZoneRead, ShippingZoneUpdate
 from ecommerce.services import shipping
@@ -29,7 +29,7 @@ ADMIN_ERRORS = (NotAuthenticated, Forbidden)
     responses=error_responses(*ADMIN_ERRORS, Conflict, InvalidInput),
 )
 async def create_shipping_zone(
-    body: ShippingZoneCreate, session: SessionDep, _: AdminUser
+    body: ShippingZoneCreate, session: CallerSessionDep, _: AdminUser
 ) -> ShippingZoneRead:
     return shipping.zone_read(await shipping.create_zone(session, body))
 
@@ -41,7 +41,7 @@ async def create_shipping_zone(
     responses=error_responses(*ADMIN_ERRORS, InvalidInput),
 )
 async def list_shipping_zones(
-    session: SessionDep, _: AdminUser, page: PageParams
+    session: CallerSessionDep, _: AdminUser, page: PageParams
 ) -> Page[ShippingZoneRead]:
     rows, next_cursor = await shipping.list_zones(session, page)
     return Page(items=[shipping.zone_read(zone) for zone in rows], next_cursor=next_cursor)
@@ -53,7 +53,9 @@ async def list_shipping_zones(
     summary="Get a shipping zone (admin)",
     responses=error_responses(*ADMIN_ERRORS, NotFound),
 )
-async def get_shipping_zone(zone_id: ZoneId, session: SessionDep, _: AdminUser) -> ShippingZoneRead:
+async def get_shipping_zone(
+    zone_id: ZoneId, session: CallerSessionDep, _: AdminUser
+) -> ShippingZoneRead:
     return shipping.zone_read(await shipping.get_zone(session, zone_id))
 
 
@@ -66,7 +68,7 @@ async def get_shipping_zone(zone_id: ZoneId, session: SessionDep, _: AdminUser) 
     responses=error_responses(*ADMIN_ERRORS, NotFound, Conflict, InvalidInput),
 )
 async def update_shipping_zone(
-    zone_id: ZoneId, body: ShippingZoneUpdate, session: SessionDep, _: AdminUser
+    zone_id: ZoneId, body: ShippingZoneUpdate, session: CallerSessionDep, _: AdminUser
 ) -> ShippingZoneRead:
     return shipping.zone_read(await shipping.update_zone(session, zone_id, body))
 
@@ -78,5 +80,5 @@ async def update_shipping_zone(
     summary="Delete a shipping zone and its methods (admin)",
     responses=error_responses(*ADMIN_ERRORS, NotFound),
 )
-async def delete_shipping_zone(zone_id: ZoneId, session: SessionDep, _: AdminUser) -> None:
+async def delete_shipping_zone(zone_id: ZoneId, session: CallerSessionDep, _: AdminUser) -> None:
     await shipping.delete_zone(session, zone_id)
