@@ -88,7 +88,7 @@ async def owners(session: AsyncSession, countries: Sequence[str]) -> dict[str, i
             ShippingZoneCountry.country.in_(list(countries))
         )
     )
-    return {str(country): int(zone_id) for country, zone_id in rows.tuples()}
+    return {str(country): int(zone_id) for country, zone_id in rows}
 
 
 async def add_method(

@@ -6,18 +6,32 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Response, status
 
-from ecommerce.api.dependencies import CallerSessionDep, OptionalUser, SettingsDep
+from ecommerce.api.dependencies import (
+    CallerSessionDep,
+    DatabaseDep,
+    GatewayDep,
+    OptionalUser,
+    ReconcilerDep,
+    SettingsDep,
+)
 from ecommerce.api.errors import error_responses
+from ecommerce.api.idempotency import IdempotencyDep
 from ecommerce.core.errors import (
     Conflict,
+    GatewayError,
+    GatewayTimeout,
+    GatewayUnavailable,
     InvalidInput,
     NotAuthenticated,
     NotFound,
     OutOfStock,
+    PaymentDeclined,
     PreconditionFailed,
 )
 from ecommerce.core.ids import MAX_ID
+from ecommerce.models import Order
 from ecommerce.schemas.cart import (
+    CartCheckout,
     CartLineAdd,
     CartLineUpdate,
     CartRead,
@@ -27,6 +41,7 @@ from ecommerce.schemas.cart import (
 )
 from ecommerce.schemas.order import OrderRead
 from ecommerce.services import cart as cart_service
+from ecommerce.services import cart_checkout, checkout
 
 router = APIRouter(prefix="/api/v1/carts", tags=["carts"])
 
@@ -228,3 +243,55 @@ async def get_cart_order(
     cart_id: CartId, session: CallerSessionDep, settings: SettingsDep, viewer: OptionalUser
 ) -> OrderRead:
     return OrderRead.from_order(await cart_service.order_of(session, settings, viewer, cart_id))
+
+
+@router.post(
+    "/{id}/checkout",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderRead,
+    summary="Check the cart out: reserve, charge and place its order",
+    description="The same checkout as `POST /api/v1/orders` (answers, `Idempotency-Key` "
+    "replays, the reconciler), plus: 409 `price_changed` when `expected_total` is not the "
+    "cart's total now (nothing reserved or charged); 422 for an empty cart, a guest cart "
+    "without an e-mail, a shipping address without a shipping method, or a country no zone "
+    "covers. On 201 the cart is `completed`; a declined or failed payment leaves it open.",
+    responses=error_responses(
+        NotAuthenticated,
+        NotFound,
+        PaymentDeclined,
+        OutOfStock,
+        InvalidInput,
+        GatewayError,
+        GatewayUnavailable,
+        GatewayTimeout,
+    ),
+)
+async def checkout_cart(
+    cart_id: CartId,
+    body: CartCheckout,
+    viewer: OptionalUser,
+    database: DatabaseDep,
+    gateway: GatewayDep,
+    settings: SettingsDep,
+    reconciler: ReconcilerDep,
+    idempotency: IdempotencyDep,
+) -> OrderRead:
+    if idempotency.key is not None and viewer is None:
+        # A guest's key is scoped to the cart: it must be a cart the guest may reach.
+        async with database.session() as session:
+            await cart_service.find(session, settings, viewer, cart_id, lock=False)
+
+    async def place(on_created: checkout.OnCreated | None) -> Order:
+        return await checkout.place_order(
+            database,
+            gateway,
+            create=cart_checkout.checkout_cart(settings, viewer, cart_id, body.expected_total),
+            payment_token=body.payment_token,
+            on_created=on_created,
+            on_unknown_outcome=reconciler.wake_when_settleable,
+        )
+
+    order = await idempotency.run(
+        user_id=None if viewer is None else viewer.id, cart_id=cart_id, body=body, place=place
+    )
+    return OrderRead.from_order(order)
