@@ -42,16 +42,34 @@ async def get(
     Every write takes the lock first, so concurrent writers of one cart queue instead of
     losing each other's changes, and ``If-Match`` is compared with the version they hold.
     """
-    statement = (
-        select(Cart, Order.status)
-        .outerjoin(Order, Order.id == Cart.order_id)
-        .where(Cart.id == cart_id, _live(ttl))
-        .execution_options(populate_existing=True)
-    )
-    if lock:
-        statement = statement.with_for_update(of=Cart)
-    row = (await session.execute(statement)).one_or_none()
-    return None if row is None else CartRow(row[0], row[1])
+    if not lock:
+        row = (
+            await session.execute(
+                select(Cart, Order.status)
+                .outerjoin(Order, Order.id == Cart.order_id)
+                .where(Cart.id == cart_id, _live(ttl))
+                .execution_options(populate_existing=True)
+            )
+        ).one_or_none()
+        return None if row is None else CartRow(row[0], row[1])
+    # The cart alone: a writer that waited for the lock gets the cart's newest version,
+    # but rows joined to it would still be those of its older snapshot (PostgreSQL
+    # rechecks only the locked row), missing an order created meanwhile. So its order is
+    # read by a statement of its own, after the lock, when there is one.
+    cart = (
+        await session.scalars(
+            select(Cart)
+            .where(Cart.id == cart_id, _live(ttl))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    if cart is None:
+        return None
+    status = None
+    if cart.order_id is not None:
+        status = await session.scalar(select(Order.status).where(Order.id == cart.order_id))
+    return CartRow(cart, status)
 
 
 async def bump(session: AsyncSession, cart_id: str, **changes: Any) -> Cart:
