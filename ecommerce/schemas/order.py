@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
+from ecommerce.core.ids import MAX_ID
 from ecommerce.models import Order
 from ecommerce.schemas.address import Address
 
@@ -15,7 +16,7 @@ MAX_QUANTITY = 1000
 class OrderLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+    product_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
     quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
 
 
@@ -35,6 +36,21 @@ class OrderCreate(BaseModel):
     payment_token: Annotated[
         str, Field(min_length=5, max_length=255, pattern=r"^tok_[A-Za-z0-9_]+$")
     ]
+    # Optional, as on a cart; the totals are computed exactly as a cart checkout does.
+    email: EmailStr | None = Field(
+        default=None, description="Defaults to the account's e-mail address."
+    )
+    shipping_address: Address | None = Field(
+        default=None, description="Omitted: not shipped (no shipping cost)."
+    )
+    billing_address: Address | None = None
+    shipping_option_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)] | None = Field(
+        default=None,
+        description="A shipping method of the zone covering the shipping address's country.",
+    )
+    discount_code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
 
     @field_validator("items")
     @classmethod
