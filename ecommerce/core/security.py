@@ -22,7 +22,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from ecommerce.core.config import Settings
 from ecommerce.core.errors import NotAuthenticated
-from ecommerce.models.base import MAX_ID
+from ecommerce.core.ids import MAX_ID
 
 JWT_ALGORITHM = "HS256"
 INVALID_CREDENTIALS = "Could not validate credentials"

@@ -45,8 +45,8 @@ async def create_token(
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> Token:
-    # No SessionDep here: it would check a bearer token the client may still send, and
-    # an expired one must not stop the user from signing in again.
+    # Nothing here looks at a bearer token the client may still send: an expired one
+    # must not stop the user from signing in again.
     user = await user_service.authenticate(database, form.username, form.password)
     token, expires_in = create_access_token(user.id, settings)
     return Token(access_token=token, expires_in=expires_in)
