@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.errors import Conflict, InvalidInput, NotFound
+from ecommerce.core.paging import PageRequest
 from ecommerce.models import Discount
 from ecommerce.repositories import discount as discount_repo
-from ecommerce.repositories.pagination import PageRequest, paginate
+from ecommerce.repositories.pagination import paginate
 from ecommerce.schemas.discount import DiscountCreate, DiscountUpdate, check_rule, check_window
 from ecommerce.services.pricing import DiscountRule
 

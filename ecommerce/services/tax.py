@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.errors import InvalidInput, NotFound
+from ecommerce.core.paging import PageRequest
 from ecommerce.models import TaxRate
 from ecommerce.repositories import tax_rate as tax_rate_repo
-from ecommerce.repositories.pagination import PageRequest, paginate
+from ecommerce.repositories.pagination import paginate
 from ecommerce.schemas.tax import TaxRateSet, known_country
 
 TAX_RATE_NOT_FOUND = "This country has no tax rate"

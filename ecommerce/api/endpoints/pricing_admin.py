@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from ecommerce.api.dependencies import AdminUser, PageParams, SessionDep
+from ecommerce.api.dependencies import AdminUser, CallerSessionDep, PageParams
 from ecommerce.api.errors import error_responses
 from ecommerce.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from ecommerce.core.ids import MAX_ID
 from ecommerce.models import Discount, TaxRate
-from ecommerce.models.base import MAX_ID
 from ecommerce.schemas.common import Page
 from ecommerce.schemas.discount import DiscountCreate, DiscountRead, DiscountUpdate
 from ecommerce.schemas.tax import TaxRateRead, TaxRateSet
@@ -40,7 +40,7 @@ DiscountId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Disco
     responses=error_responses(*ADMIN_ERRORS, InvalidInput),
 )
 async def set_tax_rate(
-    country: Country, data: TaxRateSet, session: SessionDep, _: AdminUser
+    country: Country, data: TaxRateSet, session: CallerSessionDep, _: AdminUser
 ) -> TaxRate:
     return await tax.set_rate(session, country, data)
 
@@ -51,7 +51,9 @@ async def set_tax_rate(
     summary="List tax rates (admin)",
     responses=error_responses(*ADMIN_ERRORS, InvalidInput),
 )
-async def list_tax_rates(session: SessionDep, page: PageParams, _: AdminUser) -> Page[TaxRateRead]:
+async def list_tax_rates(
+    session: CallerSessionDep, page: PageParams, _: AdminUser
+) -> Page[TaxRateRead]:
     rows, next_cursor = await tax.list_rates(session, page)
     return Page(items=[TaxRateRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -64,7 +66,7 @@ async def list_tax_rates(session: SessionDep, page: PageParams, _: AdminUser) ->
     description="The country then has no tax. 404 when it had no rate.",
     responses=error_responses(*ADMIN_ERRORS, InvalidInput, NotFound),
 )
-async def delete_tax_rate(country: Country, session: SessionDep, _: AdminUser) -> Response:
+async def delete_tax_rate(country: Country, session: CallerSessionDep, _: AdminUser) -> Response:
     await tax.delete_rate(session, country)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -78,7 +80,9 @@ async def delete_tax_rate(country: Country, session: SessionDep, _: AdminUser) -
     "`fixed`. Codes are unique ignoring case (409).",
     responses=error_responses(*ADMIN_ERRORS, Conflict),
 )
-async def create_discount(data: DiscountCreate, session: SessionDep, _: AdminUser) -> Discount:
+async def create_discount(
+    data: DiscountCreate, session: CallerSessionDep, _: AdminUser
+) -> Discount:
     return await discounts.create_discount(session, data)
 
 
@@ -88,7 +92,9 @@ async def create_discount(data: DiscountCreate, session: SessionDep, _: AdminUse
     summary="List discount codes (admin)",
     responses=error_responses(*ADMIN_ERRORS, InvalidInput),
 )
-async def list_discounts(session: SessionDep, page: PageParams, _: AdminUser) -> Page[DiscountRead]:
+async def list_discounts(
+    session: CallerSessionDep, page: PageParams, _: AdminUser
+) -> Page[DiscountRead]:
     rows, next_cursor = await discounts.list_discounts(session, page)
     return Page(items=[DiscountRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -99,7 +105,9 @@ async def list_discounts(session: SessionDep, page: PageParams, _: AdminUser) ->
     summary="Get a discount code (admin)",
     responses=error_responses(*ADMIN_ERRORS, NotFound),
 )
-async def get_discount(discount_id: DiscountId, session: SessionDep, _: AdminUser) -> Discount:
+async def get_discount(
+    discount_id: DiscountId, session: CallerSessionDep, _: AdminUser
+) -> Discount:
     return await discounts.get_discount(session, discount_id)
 
 
@@ -112,6 +120,6 @@ async def get_discount(discount_id: DiscountId, session: SessionDep, _: AdminUse
     responses=error_responses(*ADMIN_ERRORS, NotFound, Conflict),
 )
 async def update_discount(
-    discount_id: DiscountId, data: DiscountUpdate, session: SessionDep, _: AdminUser
+    discount_id: DiscountId, data: DiscountUpdate, session: CallerSessionDep, _: AdminUser
 ) -> Discount:
     return await discounts.update_discount(session, discount_id, data)
