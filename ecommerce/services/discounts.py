@@ -188,26 +188,27 @@ async def find_applicable(
 
 async def take_use(
     session: AsyncSession,
-    discount: Discount,
     *,
+    discount_id: int,
+    per_customer_limit: int | None,
     order_id: int,
     user_id: int | None,
     email: str | None,
 ) -> None:
-    """Take one use of ``discount`` for the order, in the order's transaction; else 409.
+    """Take one use of the code for the order, in the order's transaction; else 409.
 
     On ``DiscountUsedUp`` the caller's transaction must roll back (it does: the error
     leaves the transaction block), which also undoes the counted use.
     """
-    if not await discount_repo.take_use(session, discount.id):
+    if not await discount_repo.take_use(session, discount_id):
         raise DiscountUsedUp()
     recorded = await discount_repo.record_use(
         session,
-        discount_id=discount.id,
+        discount_id=discount_id,
         order_id=order_id,
         user_id=user_id,
         customer=customer_key(email) or f"user:{user_id}",
-        per_customer_limit=discount.per_customer_limit,
+        per_customer_limit=per_customer_limit,
     )
     if not recorded:
         raise DiscountUsedUp("This discount code has been used as often as allowed by you")

@@ -50,7 +50,12 @@ async def _take(
     async with AsyncSession(engine) as session, session.begin():
         try:
             await discounts.take_use(
-                session, discount, order_id=order_id, user_id=user_id, email=email
+                session,
+                discount_id=discount.id,
+                per_customer_limit=discount.per_customer_limit,
+                order_id=order_id,
+                user_id=user_id,
+                email=email,
             )
         except Conflict:
             await session.rollback()
