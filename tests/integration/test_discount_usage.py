@@ -149,3 +149,14 @@ async def test_a_valid_code_applies(admin_engine: AsyncEngine) -> None:
         found = await discounts.find_applicable(session, "Race", subtotal=5000, now=NOW)
     assert found.code == "RACE"
     assert discounts.rule_of(found).value == 100
+
+
+async def test_used_up_at_checkout_is_a_conflict(admin_engine: AsyncEngine) -> None:
+    await _discount(admin_engine, usage_limit=2, times_used=2)
+    async with AsyncSession(admin_engine) as session:
+        with pytest.raises(discounts.DiscountUsedUp) as raised:
+            await discounts.find_applicable(
+                session, "RACE", subtotal=1000, now=NOW, at_checkout=True
+            )
+    assert raised.value.status_code == 409
+    assert raised.value.extra == {"reason": "used_up"}
