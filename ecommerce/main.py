@@ -20,11 +20,13 @@ from fastapi_offline import FastAPIOffline
 from ecommerce.api.endpoints import (
     admin,
     auth,
+    carts,
     health,
     metrics,
     orders,
     pricing_admin,
     products,
+    shipping_zones,
     users,
 )
 from ecommerce.api.errors import install_error_handlers
@@ -37,6 +39,7 @@ from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
 from ecommerce.services import user as user_service
+from ecommerce.services.cart_expiry import run_cart_sweeper
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -100,6 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await stack.enter_async_context(
                     background_task(resources.reconciler.run(), "reconciler")
                 )
+            await stack.enter_async_context(
+                background_task(run_cart_sweeper(database, active), "cart-sweeper")
+            )
             logger.info("started (environment=%s)", active.environment)
             yield {STATE_KEY: resources}
             logger.info("shutting down")
@@ -117,7 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.router)
     app.include_router(products.router)
     app.include_router(orders.router)
+    app.include_router(carts.router)
     app.include_router(admin.router)
+    app.include_router(shipping_zones.router)
     app.include_router(pricing_admin.router)
     app.include_router(metrics.router)
     app.add_middleware(RequestIdMiddleware)

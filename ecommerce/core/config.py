@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     # Exports streaming at once per worker: each holds a pooled connection meanwhile.
     export_max_concurrent: Annotated[int, Field(ge=1, le=100)] = 2
     idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24
+    # A cart untouched (not written) this long expires: 404, then deleted by the sweep.
+    cart_ttl_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 720
+    # Seconds between sweeps deleting expired carts (every worker sweeps; SKIP LOCKED).
+    cart_sweep_interval: Annotated[float, Field(gt=0, le=86400)] = 600.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool | None = None  # None: JSON in production, readable in development
 
@@ -124,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def gateway_base_url(self) -> str:
         return str(self.payment_gateway_url).rstrip("/")
+
+    @property
+    def cart_ttl(self) -> timedelta:
+        return timedelta(hours=self.cart_ttl_hours)
 
     @property
     def idempotency_wait(self) -> float:

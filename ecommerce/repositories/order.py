@@ -36,8 +36,16 @@ async def get(session: AsyncSession, order_id: int) -> Order | None:
 
 
 async def add(
-    session: AsyncSession, *, user_id: int, currency: str, lines: Sequence[OrderLine]
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    currency: str,
+    lines: Sequence[OrderLine],
+    **snapshot: Any,
 ) -> Order:
+    """Insert a ``pending`` order; ``snapshot``: its priced amounts, e-mail, addresses,
+    shipping (see services/order_snapshot.py). Without them the total is the lines' sum."""
+    subtotal = sum(line.line_total for line in lines)
     order = Order(
         user_id=user_id,
         status=OrderStatus.PENDING,
@@ -45,9 +53,9 @@ async def add(
         # before if the reservations waited on row locks: the reconciler's grace counts
         # from here, and the charge is sent right after the commit.
         updated_at=func.clock_timestamp(),
-        total=sum(line.line_total for line in lines),
         currency=currency,
         items=list(lines),
+        **({"total": subtotal, "subtotal": subtotal} | snapshot),
     )
     session.add(order)
     await session.flush()

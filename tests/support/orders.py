@@ -63,6 +63,7 @@ async def add_order(
             None,
             created_at,
             created_at,
+            total,
         )
         await copy_records(conn, "order", ORDER_COLUMNS, [order])
         await copy_records(
