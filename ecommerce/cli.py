@@ -56,10 +56,18 @@ def seed_demo_catalog(settings: Settings) -> None:
     print(f"demo catalog: {inserted} products added ({total} in the demo catalog)")
 
 
+def seed_demo_pricing(settings: Settings) -> None:
+    from ecommerce.devtools.demo_pricing import DEMO_CODE, seed_pricing
+
+    rates, codes = in_transaction(settings, seed_pricing)
+    print(f"demo pricing: {rates} tax rates added; code {DEMO_CODE['code']} ({codes} added)")
+
+
 def prepare_demo() -> None:
     """What ``serve --demo`` does after migrations, before the workers start."""
     settings = settings_or_exit()
     seed_demo_catalog(settings)
+    seed_demo_pricing(settings)
 
 
 def run_forwarding_signals(command: list[str]) -> int:

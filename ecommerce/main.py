@@ -20,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from ecommerce.api.endpoints import (
     admin,
     auth,
+    cart_discount,
     carts,
     health,
     metrics,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(products.router)
     app.include_router(orders.router)
     app.include_router(carts.router)
+    app.include_router(cart_discount.router)
     app.include_router(admin.router)
     app.include_router(shipping_zones.router)
     app.include_router(pricing_admin.router)

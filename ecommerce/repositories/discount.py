@@ -148,6 +148,8 @@ async def give_back(session: AsyncSession, order_id: int) -> int | None:
         .where(Discount.id == gone.c.discount_id)
         .values(times_used=Discount.times_used - 1)
         .returning(Discount.id)
+        # Plain SQL: the ORM's session synchronisation does not follow a DELETE in a CTE.
+        .execution_options(synchronize_session=False)
     )
     discount_id: int | None = (await session.execute(statement)).scalar_one_or_none()
     return discount_id

@@ -42,3 +42,16 @@ async def remove(session: AsyncSession, country: str) -> bool:
         delete(TaxRate).where(TaxRate.country == country).returning(TaxRate.id)
     )
     return result.first() is not None
+
+
+async def insert_missing(session: AsyncSession, rows: list[dict[str, object]]) -> int:
+    """Insert the rates of countries that have none yet; existing rates stay untouched."""
+    if not rows:
+        return 0
+    statement = (
+        insert(TaxRate)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[TaxRate.country])
+        .returning(TaxRate.id)
+    )
+    return len((await session.scalars(statement)).all())

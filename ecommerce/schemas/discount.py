@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -38,6 +39,12 @@ Value = Annotated[
 ]
 Amount = Annotated[int, Field(strict=True, ge=0, le=MAX_PRICE, description="Minor units.")]
 Count = Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)]
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must not contain control characters")
+    return value
 
 
 def check_rule(kind: str | None, value: int | None) -> None:
@@ -104,6 +111,21 @@ class DiscountUpdate(BaseModel):
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
+
+
+class DiscountCodeApply(BaseModel):
+    """The code a customer typed, in any case."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"code": "WELCOME10"}]}
+    )
+
+    # Any text: one that names no code is simply an unknown code (422, reason "unknown").
+    code: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+        AfterValidator(_printable),
+    ]
 
 
 class DiscountRead(BaseModel):

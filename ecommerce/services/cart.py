@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Collection
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +31,7 @@ from ecommerce.repositories import product as products
 from ecommerce.repositories.cart import CartRow
 from ecommerce.schemas.cart import CartLineAdd, CartRead, CartUpdate, ShippingOption
 from ecommerce.schemas.order import MAX_LINES, MAX_QUANTITY
-from ecommerce.services import cart_view, shipping
+from ecommerce.services import cart_view, discounts, shipping
 
 _CART_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{CART_ID_LENGTH}}}")
 
@@ -254,6 +255,45 @@ async def choose_shipping(
             f"option_id: shipping option {option_id} is not available for {address['country']}"
         )
     return await _saved(session, settings, row, shipping_method_id=option_id)
+
+
+async def apply_discount_code(
+    session: AsyncSession,
+    settings: Settings,
+    viewer: User | None,
+    cart_id: str,
+    code: str,
+    versions: Versions = None,
+) -> CartRead:
+    """Put a code on the cart (replacing any); 422 with the reason when it does not apply.
+
+    Checked against the cart's subtotal now and, with a per-customer limit, the cart's
+    e-mail (or its owner's). Checkout checks it again and takes the use atomically.
+    """
+    row = await _lock_for_write(session, settings, viewer, cart_id, versions)
+    lines = await carts.lines_with_products(session, cart_id)
+    email = row.cart.email
+    if email is None and viewer is not None and viewer.id == row.cart.user_id:
+        email = viewer.email
+    discount = await discounts.find_applicable(
+        session,
+        code,
+        subtotal=sum(product.price * line.quantity for line, product in lines),
+        now=datetime.now(UTC),
+        email=email,
+    )
+    return await _saved(session, settings, row, discount_code=discount.code)
+
+
+async def remove_discount_code(
+    session: AsyncSession,
+    settings: Settings,
+    viewer: User | None,
+    cart_id: str,
+    versions: Versions = None,
+) -> CartRead:
+    row = await _lock_for_write(session, settings, viewer, cart_id, versions)
+    return await _saved(session, settings, row, discount_code=None)
 
 
 async def shipping_options(

@@ -21,7 +21,7 @@ from ecommerce.repositories import stock
 from ecommerce.repositories import user as users
 from ecommerce.repositories.cart import CartRow
 from ecommerce.services import cart as cart_service
-from ecommerce.services import cart_view, order_snapshot, shipping
+from ecommerce.services import cart_pricing, cart_view, order_snapshot, shipping
 from ecommerce.services.cart_view import PricedCart
 
 CreateOrder = Callable[[AsyncSession], Awaitable[Order]]
@@ -93,7 +93,9 @@ def checkout_cart(
         for _, product in lines:
             cart_service.check_product(product, product.id, settings)
         email = await _email(session, row, viewer)
-        priced = await cart_view.price_cart(session, settings, row, lines)
+        priced = await cart_view.price_cart(
+            session, settings, row, lines, email=email, at_checkout=True
+        )
         await _check_shipping(session, priced)
         totals = priced.totals
         if expected_total is not None and expected_total != totals.total:
@@ -118,6 +120,10 @@ def checkout_cart(
                 method=priced.method,
                 discount_code=priced.adjustments.discount_code,
             ),
+        )
+        # The code's use is taken here, in the order's transaction, before any charge.
+        await cart_pricing.take_use_for(
+            session, priced.adjustments, order=order, user_id=cart.user_id, email=email
         )
         # The cart now leads to its order: completed once it is paid, open again if the
         # payment fails (its status follows the order's, see cart_view.is_completed).

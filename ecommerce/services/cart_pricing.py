@@ -2,19 +2,22 @@
 
 A cart's answer, its shipping options and its checkout all price through ``price`` here,
 so what a customer sees is what the checkout charges. Tax rates and discount codes come
-in through ``adjustments_for`` (their own branch fills it in); nothing else changes.
+in through ``adjustments_for``: the destination country's rate and the code's rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
-from ecommerce.models import ShippingMethod
+from ecommerce.models import Order, ShippingMethod
+from ecommerce.services import discounts, tax
+from ecommerce.services.discounts import DiscountNotApplicable
 from ecommerce.services.pricing import (
     DiscountRule,
     PriceLine,
@@ -29,11 +32,11 @@ class Adjustments:
     """What changes a price besides the catalog and shipping: a discount, the tax rate."""
 
     discount: DiscountRule | None = None
-    discount_code: str | None = None
+    discount_code: str | None = None  # as the admin spelled it
     tax_rate_bps: int = 0
-
-
-NO_ADJUSTMENTS = Adjustments()
+    # What taking a use of the code at checkout needs (see ``take_use_for``).
+    discount_id: int | None = None
+    per_customer_limit: int | None = None
 
 
 def destination_country(
@@ -55,9 +58,59 @@ async def adjustments_for(
     discount_code: str | None,
     user_id: int | None,
     subtotal: int,
+    email: str | None = None,
+    at_checkout: bool = False,
 ) -> Adjustments:
-    """The discount and tax rate that apply (none until tax rates and codes exist)."""
-    return NO_ADJUSTMENTS
+    """The tax rate of ``country`` (None: the store's) and the code's discount, if it applies.
+
+    Shown on a cart, a code that does not apply now (expired, below its minimum, ...) is
+    simply not applied: the cart keeps it and shows no discount. At checkout it is refused
+    with the reason (422; used up: 409), so nothing is reserved or charged.
+    """
+    rate = await tax.rate_for(session, country or settings.store_country)
+    if discount_code is None:
+        return Adjustments(tax_rate_bps=rate)
+    try:
+        discount = await discounts.find_applicable(
+            session,
+            discount_code,
+            subtotal=subtotal,
+            now=datetime.now(UTC),
+            email=email,
+            at_checkout=at_checkout,
+        )
+    except DiscountNotApplicable:
+        if at_checkout:
+            raise
+        return Adjustments(tax_rate_bps=rate)
+    return Adjustments(
+        discount=discounts.rule_of(discount),
+        discount_code=discount.code,
+        tax_rate_bps=rate,
+        discount_id=discount.id,
+        per_customer_limit=discount.per_customer_limit,
+    )
+
+
+async def take_use_for(
+    session: AsyncSession,
+    adjustments: Adjustments,
+    *,
+    order: Order,
+    user_id: int | None,
+    email: str | None,
+) -> None:
+    """Take the use of the order's code inside its transaction (409 when used up meanwhile)."""
+    if adjustments.discount_id is None:
+        return
+    await discounts.take_use(
+        session,
+        discount_id=adjustments.discount_id,
+        per_customer_limit=adjustments.per_customer_limit,
+        order_id=order.id,
+        user_id=user_id,
+        email=email,
+    )
 
 
 def shipping_rate(method: ShippingMethod | None) -> ShippingRate | None:

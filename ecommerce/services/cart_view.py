@@ -56,11 +56,15 @@ async def price_cart(
     settings: Settings,
     row: CartRow,
     lines: list[tuple[CartLine, Product]],
+    *,
+    email: str | None = None,
+    at_checkout: bool = False,
 ) -> PricedCart:
     """Price the cart as it stands, with the catalog's current prices.
 
     A chosen method whose zone no longer covers the shipping country (an admin changed
-    the zones) is not applied: the cart shows no method and checkout asks for one.
+    the zones) is not applied: the cart shows no method and checkout asks for one. So is
+    a discount code that does not apply now, except ``at_checkout``, where it is refused.
     """
     cart = row.cart
     country = None if cart.shipping_address is None else str(cart.shipping_address["country"])
@@ -73,6 +77,8 @@ async def price_cart(
         discount_code=cart.discount_code,
         user_id=cart.user_id,
         subtotal=sum(p.unit_price * p.quantity for p in prices),
+        email=email or cart.email,
+        at_checkout=at_checkout,
     )
     return PricedCart(row, lines, method, adjustments, price(prices, method, adjustments, settings))
 

@@ -55,6 +55,9 @@ class DiscountNotApplicable(InvalidInput):
         self.reason = reason
 
 
+_PER_CUSTOMER = "This discount code has been used as often as allowed by this customer"
+
+
 class DiscountUsedUp(Conflict):
     """409 at checkout: the code's last use went to another order meanwhile."""
 
@@ -124,18 +127,26 @@ async def update_discount(
     return updated
 
 
+def _used_up(at_checkout: bool, detail: str | None = None) -> Exception:
+    # At checkout a code used up is a conflict with the current state (409), raised before
+    # anything is reserved or charged, whether this read or the atomic take found it so.
+    if at_checkout:
+        return DiscountUsedUp(detail or _MESSAGES[Reason.USED_UP])
+    return DiscountNotApplicable(Reason.USED_UP, detail)
+
+
 def check_applicable(
     discount: Discount | None,
     *,
     subtotal: int,
     now: datetime,
     customer_uses: int | None = None,
-    check_usage: bool = True,
+    at_checkout: bool = False,
 ) -> Discount:
     """``discount`` if it applies now to ``subtotal``; ``DiscountNotApplicable`` otherwise.
 
-    ``check_usage=False`` at checkout: there the use is taken atomically and a code used
-    up meanwhile is a 409 (``take_use``), not a 422 from a stale read.
+    ``at_checkout``: a code used up is ``DiscountUsedUp`` (409) rather than a 422, the
+    same answer as when the atomic ``take_use`` finds it used up.
     """
     if discount is None:
         raise DiscountNotApplicable(Reason.UNKNOWN)
@@ -145,14 +156,11 @@ def check_applicable(
         raise DiscountNotApplicable(Reason.NOT_YET_VALID)
     if discount.ends_at is not None and now >= discount.ends_at:
         raise DiscountNotApplicable(Reason.EXPIRED)
-    if check_usage:
-        if discount.usage_limit is not None and discount.times_used >= discount.usage_limit:
-            raise DiscountNotApplicable(Reason.USED_UP)
-        limit = discount.per_customer_limit
-        if limit is not None and customer_uses is not None and customer_uses >= limit:
-            raise DiscountNotApplicable(
-                Reason.USED_UP, "This discount code has been used as often as allowed by you"
-            )
+    if discount.usage_limit is not None and discount.times_used >= discount.usage_limit:
+        raise _used_up(at_checkout)
+    limit = discount.per_customer_limit
+    if limit is not None and customer_uses is not None and customer_uses >= limit:
+        raise _used_up(at_checkout, _PER_CUSTOMER)
     if subtotal < discount.min_subtotal:
         raise DiscountNotApplicable(
             Reason.BELOW_MINIMUM,
@@ -168,49 +176,45 @@ async def find_applicable(
     subtotal: int,
     now: datetime,
     email: str | None = None,
-    check_usage: bool = True,
+    at_checkout: bool = False,
 ) -> Discount:
     """The discount ``code`` names, if it applies (see ``check_applicable``); else 422."""
     discount = await discount_repo.find_by_code(session, code)
     customer = customer_key(email)
     uses = None
-    if (
-        check_usage
-        and discount is not None
-        and discount.per_customer_limit is not None
-        and customer is not None
-    ):
+    if discount is not None and discount.per_customer_limit is not None and customer is not None:
         uses = await discount_repo.customer_uses(session, discount.id, customer)
     return check_applicable(
-        discount, subtotal=subtotal, now=now, customer_uses=uses, check_usage=check_usage
+        discount, subtotal=subtotal, now=now, customer_uses=uses, at_checkout=at_checkout
     )
 
 
 async def take_use(
     session: AsyncSession,
-    discount: Discount,
     *,
+    discount_id: int,
+    per_customer_limit: int | None,
     order_id: int,
     user_id: int | None,
     email: str | None,
 ) -> None:
-    """Take one use of ``discount`` for the order, in the order's transaction; else 409.
+    """Take one use of the code for the order, in the order's transaction; else 409.
 
     On ``DiscountUsedUp`` the caller's transaction must roll back (it does: the error
     leaves the transaction block), which also undoes the counted use.
     """
-    if not await discount_repo.take_use(session, discount.id):
+    if not await discount_repo.take_use(session, discount_id):
         raise DiscountUsedUp()
     recorded = await discount_repo.record_use(
         session,
-        discount_id=discount.id,
+        discount_id=discount_id,
         order_id=order_id,
         user_id=user_id,
         customer=customer_key(email) or f"user:{user_id}",
-        per_customer_limit=discount.per_customer_limit,
+        per_customer_limit=per_customer_limit,
     )
     if not recorded:
-        raise DiscountUsedUp("This discount code has been used as often as allowed by you")
+        raise DiscountUsedUp(_PER_CUSTOMER)
 
 
 async def give_back(session: AsyncSession, order_id: int) -> int | None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.errors import InvalidInput, NotFound
@@ -23,18 +20,6 @@ def country_code(raw: str) -> str:
         return known_country(raw)
     except ValueError as error:
         raise InvalidInput(f"country: {error}") from None
-
-
-def destination_country(
-    shipping_address: Mapping[str, Any] | None,
-    billing_address: Mapping[str, Any] | None,
-    store_country: str,
-) -> str:
-    """Whose tax applies: the shipping country, else the billing country, else the store's."""
-    for address in (shipping_address, billing_address):
-        if address and address.get("country"):
-            return str(address["country"])
-    return store_country
 
 
 async def rate_for(session: AsyncSession, country: str) -> int:
