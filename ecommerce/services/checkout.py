@@ -34,6 +34,7 @@ from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.schemas.order import OrderCreate
 from ecommerce.services import order_pricing, order_snapshot, order_state
+from ecommerce.services.cart_pricing import take_use_for
 from ecommerce.services.order_state import OrderEvent
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.pricing import PriceLine
@@ -77,6 +78,7 @@ def reserve_and_create(
                     f"Not enough stock for product {product_id}", product_id=product_id
                 )
             reserved_lines.append((reserved, quantity))
+        email = request.email or account_email
         totals, adjustments = await order_pricing.price_order(
             session,
             settings,
@@ -84,6 +86,7 @@ def reserve_and_create(
             method=method,
             request=request,
             user_id=user_id,
+            email=email,
         )
         lines = [
             OrderLine(
@@ -100,19 +103,22 @@ def reserve_and_create(
         ]
         snapshot = order_snapshot.order_values(
             totals,
-            email=request.email or account_email,
+            email=email,
             shipping_address=None,
             billing_address=None,
             method=method,
             discount_code=adjustments.discount_code,
         )
-        return await orders.add(
+        order = await orders.add(
             session,
             user_id=user_id,
             currency=settings.currency,
             lines=lines,
             **(snapshot | order_pricing.addresses(request)),
         )
+        # The code's use is taken in the order's own transaction: 409 before any charge.
+        await take_use_for(session, adjustments, order=order, user_id=user_id, email=email)
+        return order
 
     return create
 

@@ -65,8 +65,13 @@ async def price_order(
     method: ShippingMethod | None,
     request: OrderCreate,
     user_id: int | None,
+    email: str | None,
 ) -> tuple[Totals, Adjustments]:
-    """The order's totals and the discount and tax they include."""
+    """The order's totals and the discount and tax they include.
+
+    A discount code that does not apply is refused here (422; used up: 409), before
+    anything is charged; its use is taken once the order exists (``take_use_for``).
+    """
     shipping_address, billing_address = _dumped(request)
     adjustments = await adjustments_for(
         session,
@@ -75,6 +80,8 @@ async def price_order(
         discount_code=request.discount_code,
         user_id=user_id,
         subtotal=sum(line.unit_price * line.quantity for line in lines),
+        email=email,
+        at_checkout=True,
     )
     return price(lines, method, adjustments, settings), adjustments
 

@@ -106,3 +106,53 @@ async def test_bad_shipping_of_a_direct_order_is_422_and_reserves_nothing(
         assert response.status_code == 422, (extra, response.text)
     assert await stock_of(admin_engine, product["id"]) == 5
     assert (await fake_gateway.ledger())["charges"] == []
+
+
+async def test_a_direct_order_with_tax_and_a_discount_code(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    zone = await new_zone(client, admin_headers, ["US"], [{"name": "Ground", "price": 644}])
+    rate = await client.put(
+        "/api/v1/admin/tax-rates/US", headers=admin_headers, json={"rate_bps": 1075}
+    )
+    assert rate.status_code == 200, rate.text
+    product = await new_product(client, admin_headers, stock=5, price=2499)
+    customer = await new_customer(client)
+    shipped = order_body((product["id"], 1)) | {
+        "shipping_address": address("US", city="Austin", postal_code="78701"),
+        "shipping_option_id": zone["methods"][0]["id"],
+    }
+    # The golden case: 2499 at 10.75 % with 644 shipping taxed: tax 269 + 69, total 3481.
+    response = await client.post("/api/v1/orders", headers=customer, json=shipped)
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert (order["subtotal"], order["shipping_total"], order["tax_total"]) == (2499, 644, 338)
+    assert order["items"][0]["tax_amount"] == 269
+    assert order["total"] == 3481
+    assert [c["amount"] for c in (await fake_gateway.ledger())["charges"]] == [3481]
+
+    code = await client.post(
+        "/api/v1/admin/discounts",
+        headers=admin_headers,
+        json={"code": "TENOFF", "kind": "percent", "value": 1000, "usage_limit": 1},
+    )
+    assert code.status_code == 201, code.text
+    discounted = await client.post(
+        "/api/v1/orders", headers=customer, json=shipped | {"discount_code": "tenoff"}
+    )
+    assert discounted.status_code == 201, discounted.text
+    order = discounted.json()
+    assert (order["discount_code"], order["discount_total"]) == ("TENOFF", 250)
+    assert order["total"] == order["subtotal"] - 250 + 644 + order["tax_total"]
+    used_up = await client.post(
+        "/api/v1/orders", headers=customer, json=shipped | {"discount_code": "TENOFF"}
+    )
+    assert used_up.status_code == 409, used_up.text
+    unknown = await client.post(
+        "/api/v1/orders", headers=customer, json=shipped | {"discount_code": "NOPE"}
+    )
+    assert unknown.status_code == 422
+    assert await stock_of(admin_engine, product["id"]) == 3
