@@ -39,8 +39,13 @@ async def sweep_expired_carts(database: Database, settings: Settings) -> int:
 
 
 async def run_cart_sweeper(database: Database, settings: Settings) -> None:
-    """Sweep every ``ECOMMERCE_CART_SWEEP_INTERVAL`` seconds until cancelled."""
+    """Sweep every ``ECOMMERCE_CART_SWEEP_INTERVAL`` seconds until cancelled.
+
+    The first sweep waits one interval: workers starting together do not all sweep at
+    once, and start-up takes no connection for it.
+    """
     while True:
+        await asyncio.sleep(settings.cart_sweep_interval)
         try:
             deleted = await sweep_expired_carts(database, settings)
             if deleted:
@@ -48,4 +53,3 @@ async def run_cart_sweeper(database: Database, settings: Settings) -> None:
         except (DomainError, SQLAlchemyError, OSError) as error:
             # The database being down only delays the sweep.
             logger.warning("cart sweep failed: %r", error)
-        await asyncio.sleep(settings.cart_sweep_interval)
