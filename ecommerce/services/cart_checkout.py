@@ -42,15 +42,27 @@ class PriceChanged(Conflict):
         )
 
 
-async def _email(session: AsyncSession, row: CartRow, viewer: User | None) -> str:
-    """The cart's e-mail, else its owner's account e-mail; a guest must give one."""
+def _buyer(row: CartRow, viewer: User | None) -> int | None:
+    """Whose order it is: the cart's owner; a guest cart checked out by a signed-in
+    customer becomes theirs (they built it before signing in); else a guest order."""
+    if row.cart.user_id is not None:
+        return row.cart.user_id
+    if viewer is not None and not viewer.is_admin:
+        return viewer.id
+    return None
+
+
+async def _email(
+    session: AsyncSession, row: CartRow, viewer: User | None, buyer_id: int | None
+) -> str:
+    """The cart's e-mail, else the buyer's account e-mail; a guest must give one."""
     cart = row.cart
     if cart.email is not None:
         return cart.email
-    if cart.user_id is not None:
-        if viewer is not None and viewer.id == cart.user_id:
+    if buyer_id is not None:
+        if viewer is not None and viewer.id == buyer_id:
             return viewer.email
-        owner = await users.get_by_id(session, cart.user_id)
+        owner = await users.get_by_id(session, buyer_id)
         if owner is not None:
             return owner.email
     raise InvalidInput("email: a guest cart needs an e-mail address before checkout")
@@ -80,19 +92,27 @@ def _check_stock(priced: PricedCart) -> None:
 
 
 def checkout_cart(
-    settings: Settings, viewer: User | None, cart_id: str, expected_total: int | None
+    settings: Settings,
+    viewer: User | None,
+    cart_id: str,
+    expected_total: int | None,
+    versions: cart_service.Versions = None,
 ) -> CreateOrder:
-    """The step that turns the cart into a ``pending`` order (see the module doc)."""
+    """The step that turns the cart into a ``pending`` order (see the module doc).
+
+    ``versions``: the request's ``If-Match``, checked under the cart's lock like any write.
+    """
 
     async def create(session: AsyncSession) -> Order:
         row = await cart_service.find(session, settings, viewer, cart_id, lock=True)
-        cart_service.check_writable(row, None)
+        cart_service.check_writable(row, versions)
+        buyer_id = _buyer(row, viewer)
         lines = await carts.lines_with_products(session, cart_id, lock_products=True)
         if not lines:
             raise InvalidInput("lines: the cart is empty")
         for _, product in lines:
             cart_service.check_product(product, product.id, settings)
-        email = await _email(session, row, viewer)
+        email = await _email(session, row, viewer, buyer_id)
         priced = await cart_view.price_cart(
             session, settings, row, lines, email=email, at_checkout=True
         )
@@ -107,7 +127,7 @@ def checkout_cart(
         cart = row.cart
         order = await orders.add(
             session,
-            user_id=cart.user_id,
+            user_id=buyer_id,
             currency=cart.currency,
             lines=order_snapshot.order_lines(
                 [(product, line.quantity) for line, product in lines], totals
@@ -123,7 +143,7 @@ def checkout_cart(
         )
         # The code's use is taken here, in the order's transaction, before any charge.
         await cart_pricing.take_use_for(
-            session, priced.adjustments, order=order, user_id=cart.user_id, email=email
+            session, priced.adjustments, order=order, user_id=buyer_id, email=email
         )
         # The cart now leads to its order: completed once it is paid, open again if the
         # payment fails (its status follows the order's, see cart_view.is_completed).

@@ -251,3 +251,34 @@ async def test_a_declined_card_leaves_the_cart_open(
     assert paid.json()["email"] == "b@example.com"
     assert await stock_of(admin_engine, product["id"]) == 0
     await assert_money_matches_orders(admin_engine, await fake_gateway.ledger())
+
+
+async def test_a_guest_cart_checked_out_after_signing_in_is_the_customers(
+    client: AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    product = await new_product(client, admin_headers, stock=5, price=800)
+    cart = await cart_with(client, [(product["id"], 1)])  # built before signing in
+    customer = await new_customer(client)
+    me = (await client.get("/api/v1/users/me", headers=customer)).json()
+    response = await client.post(f"/api/v1/carts/{cart['id']}/checkout", headers=customer, json=PAY)
+    assert response.status_code == 201, response.text
+    assert response.json()["email"] == me["email"]
+    mine = (await client.get("/api/v1/orders", headers=customer)).json()["items"]
+    assert [order["id"] for order in mine] == [response.json()["id"]]
+
+
+async def test_checkout_honours_if_match(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5, price=800)
+    cart = await cart_with(client, [(product["id"], 1)], email="a@example.com")
+    url = f"/api/v1/carts/{cart['id']}/checkout"
+    stale = await client.post(url, headers={"If-Match": '"1"'}, json=PAY)
+    assert stale.status_code == 412, stale.text
+    assert (await fake_gateway.ledger())["charges"] == []
+    assert await stock_of(admin_engine, product["id"]) == 5
+    current = {"If-Match": f'"{cart["version"]}"'}
+    assert (await client.post(url, headers=current, json=PAY)).status_code == 201

@@ -25,12 +25,17 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"reconciler_enabled": False})
 
 
-@pytest.mark.parametrize("signed_in", [False, True], ids=["guest", "account"])
+@pytest.mark.parametrize(
+    ("signed_in", "with_code"),
+    [(False, False), (True, False), (True, True)],
+    ids=["guest", "account", "account-with-tax-and-code"],
+)
 async def test_a_ten_line_checkout_stays_within_budget(
     client: AsyncClient,
     admin_headers: dict[str, str],
     resources: Resources,
     signed_in: bool,
+    with_code: bool,
 ) -> None:
     zone = await new_zone(client, admin_headers, ["DE"], [{"name": "DHL", "price": 644}])
     products = [await new_product(client, admin_headers, stock=50) for _ in range(LINES)]
@@ -47,6 +52,17 @@ async def test_a_ten_line_checkout_stays_within_budget(
         headers=headers,
         json={"option_id": zone["methods"][0]["id"]},
     )
+    if with_code:
+        await client.put(
+            "/api/v1/admin/tax-rates/DE", headers=admin_headers, json={"rate_bps": 1900}
+        )
+        code = {"code": "BUDGET", "kind": "percent", "value": 1000, "per_customer_limit": 1}
+        await client.post("/api/v1/admin/discounts", headers=admin_headers, json=code)
+        applied = await client.post(
+            f"/api/v1/carts/{cart['id']}/discount-code", headers=headers, json={"code": "budget"}
+        )
+        assert applied.status_code == 200, applied.text
+        chosen = applied
     total = chosen.json()["total"]
 
     with counting_statements(resources.database.engine) as statements:
@@ -57,6 +73,7 @@ async def test_a_ten_line_checkout_stays_within_budget(
         )
     assert response.status_code == 201, response.text
     assert len(response.json()["items"]) == LINES
+    assert (response.json()["discount_total"] > 0) == with_code
     print(f"\n{len(statements)} statements for a {LINES}-line checkout:")
     for statement in statements:
         print("  ", " ".join(statement.split())[:110])

@@ -260,6 +260,7 @@ async def get_cart_order(
         NotFound,
         PaymentDeclined,
         OutOfStock,
+        PreconditionFailed,
         InvalidInput,
         GatewayError,
         GatewayUnavailable,
@@ -275,6 +276,7 @@ async def checkout_cart(
     settings: SettingsDep,
     reconciler: ReconcilerDep,
     idempotency: IdempotencyDep,
+    versions: IfMatch,
 ) -> OrderRead:
     if idempotency.key is not None and viewer is None:
         # A guest's key is scoped to the cart: it must be a cart the guest may reach.
@@ -285,7 +287,9 @@ async def checkout_cart(
         return await checkout.place_order(
             database,
             gateway,
-            create=cart_checkout.checkout_cart(settings, viewer, cart_id, body.expected_total),
+            create=cart_checkout.checkout_cart(
+                settings, viewer, cart_id, body.expected_total, versions
+            ),
             payment_token=body.payment_token,
             on_created=on_created,
             on_unknown_outcome=reconciler.wake_when_settleable,
