@@ -182,7 +182,14 @@ async def find_applicable(
     discount = await discount_repo.find_by_code(session, code)
     customer = customer_key(email)
     uses = None
-    if discount is not None and discount.per_customer_limit is not None and customer is not None:
+    # At checkout ``take_use`` counts the customer's uses under the code's row lock (and
+    # answers 409 the same way); counting them here too would only cost a statement.
+    if (
+        not at_checkout
+        and discount is not None
+        and discount.per_customer_limit is not None
+        and customer is not None
+    ):
         uses = await discount_repo.customer_uses(session, discount.id, customer)
     return check_applicable(
         discount, subtotal=subtotal, now=now, customer_uses=uses, at_checkout=at_checkout

@@ -140,6 +140,40 @@ async def test_discount_spreads_and_tax_follows_through_checkout(
     assert [ch["amount"] for ch in ledger["charges"]] == [cart["total"]]
 
 
+async def test_direct_order_with_a_code_prices_like_a_cart(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    fake_gateway: FakeGateway,
+    admin_engine: AsyncEngine,
+) -> None:
+    await set_rate(client, admin_headers, "US", 1075)
+    product = await new_product(client, admin_headers, stock=5, price=2499)
+    zone = await new_zone(client, admin_headers, ["US"], [{"name": "Ground", "price": 644}])
+    code = await new_code(client, admin_headers, code="TENOFF", kind="percent", value=1000)
+    response = await client.post(
+        "/api/v1/orders",
+        headers=customer_headers,
+        json={
+            "items": [{"product_id": product["id"], "quantity": 2}],
+            "payment_token": "tok_visa",
+            "shipping_address": address("US"),
+            "shipping_option_id": zone["methods"][0]["id"],
+            "discount_code": "tenoff",
+        },
+    )
+    assert response.status_code == 201, response.text
+    order = response.json()
+    # 4998 - 500 (10 %, 499.8 half up) = 4498; tax 483.535 -> 484; shipping tax 69.
+    assert order["discount_total"] == 500
+    assert order["tax_total"] == 484 + 69
+    assert order["total"] == 4998 - 500 + 644 + 553
+    assert order["discount_code"] == "TENOFF"
+    ledger = await fake_gateway.ledger()
+    assert [c["amount"] for c in ledger["charges"]] == [order["total"]]
+    assert await times_used(admin_engine, code["id"]) == 1
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -299,3 +333,39 @@ async def test_per_customer_limit_over_http(
     assert again.status_code == 422 and again.json()["reason"] == "used_up"
     guest = await cart_with(client, [(product["id"], 1)], email="someone.else@example.com")
     assert (await apply_code(client, guest["id"], "ONEEACH")).status_code == 200
+
+
+async def test_direct_orders_take_and_give_back_uses(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5, price=1000)
+    code = await new_code(client, admin_headers, code="DIRECT", per_customer_limit=1)
+
+    def body(token: str = "tok_visa", code: str = "direct") -> dict[str, Any]:
+        return {
+            "items": [{"product_id": product["id"], "quantity": 1}],
+            "payment_token": token,
+            "discount_code": code,
+        }
+
+    declined = await client.post(
+        "/api/v1/orders", headers=customer_headers, json=body("tok_chargeDeclined")
+    )
+    assert declined.status_code == 402, declined.text
+    assert await times_used(admin_engine, code["id"]) == 0
+    placed = await client.post("/api/v1/orders", headers=customer_headers, json=body())
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["discount_total"] == 100
+    assert await times_used(admin_engine, code["id"]) == 1
+    # Once per customer: the second order is refused before any charge.
+    again = await client.post("/api/v1/orders", headers=customer_headers, json=body())
+    assert again.status_code == 409 and again.json()["reason"] == "used_up"
+    unknown = await client.post("/api/v1/orders", headers=customer_headers, json=body(code="NO"))
+    assert unknown.status_code == 422 and unknown.json()["reason"] == "unknown"
+    charges = (await fake_gateway.ledger())["charges"]
+    assert [c["amount"] for c in charges] == [900]
+    assert await stock_of(admin_engine, product["id"]) == 4
