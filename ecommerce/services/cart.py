@@ -229,6 +229,8 @@ async def update(
         method = await shipping.method_for(session, row.cart.shipping_method_id, country)
         if method is None:
             changes["shipping_method_id"] = None
+    if not changes:  # nothing sent: nothing changes, the version stays
+        return await cart_view.view(session, settings, row)
     return await _saved(session, settings, row, **changes)
 
 

@@ -259,6 +259,10 @@ async def test_email_and_addresses(client: AsyncClient, customer_headers: dict[s
     assert cart["shipping_address"]["country"] == "DE"
     assert cart["shipping_address"]["line2"] == "Hinterhaus"
     assert cart["billing_address"]["city"] == "Paris"
+    # An empty PATCH changes nothing, not even the version.
+    unchanged = await client.patch(url, json={})
+    assert unchanged.status_code == 200
+    assert unchanged.json()["version"] == cart["version"]
     # Fields left out keep their value; null clears one.
     cleared = (await client.patch(url, json={"billing_address": None})).json()
     assert cleared["billing_address"] is None
