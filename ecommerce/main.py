@@ -17,7 +17,19 @@ import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from ecommerce.api.endpoints import admin, auth, health, metrics, orders, products, users
+from ecommerce.api.endpoints import (
+    admin,
+    auth,
+    cart_discount,
+    carts,
+    health,
+    metrics,
+    orders,
+    pricing_admin,
+    products,
+    shipping_zones,
+    users,
+)
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.idempotency import install_replay_handler
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
@@ -28,6 +40,7 @@ from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
 from ecommerce.services import user as user_service
+from ecommerce.services.cart_expiry import run_cart_sweeper
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -41,7 +54,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     products.router,
     orders.router,
+    carts.router,
+    cart_discount.router,
     admin.router,
+    shipping_zones.router,
+    pricing_admin.router,
     metrics.router,
 )
 
@@ -102,6 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await stack.enter_async_context(
                     background_task(resources.reconciler.run(), "reconciler")
                 )
+            await stack.enter_async_context(
+                background_task(run_cart_sweeper(database, active), "cart-sweeper")
+            )
             logger.info("started (environment=%s)", active.environment)
             yield {STATE_KEY: resources}
             logger.info("shutting down")

@@ -85,12 +85,19 @@ class IdempotentCheckout:
         self.method = method
         self.path = path
 
-    async def run(self, *, user_id: int, body: BaseModel, place: PlaceOrder) -> Order:
-        """Place the order once for this key; a replay raises ``ReplayedAnswer``."""
+    async def run(
+        self, *, user_id: int | None, body: BaseModel, place: PlaceOrder, cart_id: str | None = None
+    ) -> Order:
+        """Place the order once for this key; a replay raises ``ReplayedAnswer``.
+
+        Keys are scoped to the user; a guest's (``user_id`` None) to ``cart_id``.
+        """
         if self.key is None:
             return await place(None)
         print_ = fingerprint(self.method, self.path, body.model_dump(mode="json"))
-        claimed = await self.store.acquire(user_id=user_id, key=self.key, print_=print_)
+        claimed = await self.store.acquire(
+            user_id=user_id, cart_id=cart_id, key=self.key, print_=print_
+        )
         if isinstance(claimed, StoredAnswer):
             raise ReplayedAnswer(claimed)
         if claimed.order_id is not None:

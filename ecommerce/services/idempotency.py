@@ -63,7 +63,9 @@ class IdempotencyStore:
     wait_seconds: float  # how long a duplicate waits for the first request's answer
     lease: timedelta  # after this, a holder that never answered is presumed dead
 
-    async def acquire(self, *, user_id: int, key: str, print_: str) -> Hold | StoredAnswer:
+    async def acquire(
+        self, *, user_id: int | None, key: str, print_: str, cart_id: str | None = None
+    ) -> Hold | StoredAnswer:
         """The key held by us (do the work; when ``hold.order_id`` is set, a previous
         holder died after creating its order and the answer comes from that order), or
         the stored answer to replay. Waits for another holder; 409 once the wait is over.
@@ -71,11 +73,13 @@ class IdempotencyStore:
         deadline = time.monotonic() + self.wait_seconds
         poll = POLL_SECONDS
         async with self.database.transaction() as session:
-            hold = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
+            hold = await keys.claim(
+                session, user_id=user_id, cart_id=cart_id, key=key, fingerprint=print_
+            )
         if hold is not None:
             return hold
         while True:
-            outcome = await self._existing(user_id, key, print_)
+            outcome = await self._existing(user_id, cart_id, key, print_)
             if outcome is not None:
                 return outcome
             if time.monotonic() >= deadline:
@@ -83,13 +87,16 @@ class IdempotencyStore:
             await asyncio.sleep(poll)
             poll = min(poll * 2, MAX_POLL_SECONDS)  # a retry storm must not eat the pool
 
-    async def _existing(self, user_id: int, key: str, print_: str) -> Hold | StoredAnswer | None:
+    async def _existing(
+        self, user_id: int | None, cart_id: str | None, key: str, print_: str
+    ) -> Hold | StoredAnswer | None:
         """The answer to replay, or the key held by us now, or None: somebody holds it."""
         async with self.database.transaction() as session:
-            row = await keys.find(session, user_id=user_id, key=key)
+            row = await keys.find(session, user_id=user_id, cart_id=cart_id, key=key)
             if row is None:  # purged since our first try: claim it afresh
-                hold = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
-                return hold
+                return await keys.claim(
+                    session, user_id=user_id, cart_id=cart_id, key=key, fingerprint=print_
+                )
             if row.fingerprint != print_:
                 raise InvalidInput("This Idempotency-Key was used with a different request body")
             if row.response_status is not None:
