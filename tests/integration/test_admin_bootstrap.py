@@ -1,12 +1,11 @@
-"""The first admin: from settings at start-up (once, under racing workers) and from the CLI."""
+"""The first admin from settings at start-up, once under racing apps (the CLI and gunicorn
+workers: tests/e2e/test_admin_bootstrap_cli.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
-import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
@@ -17,9 +16,9 @@ from ecommerce.core.database import Database
 from ecommerce.main import create_app
 from ecommerce.models import User
 from ecommerce.services.user import AdminOutcome, ensure_admin
-from tests.conftest import ROOT, make_settings
-from tests.support.auth import create_user, login
-from tests.support.processes import gunicorn
+from tests.conftest import make_settings
+from tests.support.auth import login
+from tests.support.factories import create_user
 
 EMAIL = "root@example.com"
 PASSWORD = "first admin password"
@@ -35,6 +34,7 @@ def admin_settings(database_url: str) -> Settings:
     return make_settings(database_url, first_admin_email=EMAIL, first_admin_password=PASSWORD)
 
 
+@pytest.mark.usefixtures("clean_database")  # the admin it creates
 async def test_start_up_creates_the_first_admin(database_url: str) -> None:
     app = create_app(admin_settings(database_url))
     async with (
@@ -100,64 +100,3 @@ async def test_existing_customer_is_promoted_and_keeps_the_password(
     assert (await client.get("/api/v1/users/me", headers=headers)).json()["is_admin"] is True
     wrong = await client.post("/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
     assert wrong.status_code == 401
-
-
-def run_cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "ecommerce.cli", *args],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "ECOMMERCE_DATABASE_URL": database_url, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-async def test_cli_create_admin(database_url: str, client: AsyncClient) -> None:
-    out = run_cli(database_url, "create-admin", "--email", EMAIL, "--password", PASSWORD)
-    assert f"admin {EMAIL}: created" in out
-    # Again, with the password from the environment and a reset: still one admin.
-    out = run_cli(
-        database_url,
-        "create-admin",
-        "--email",
-        EMAIL,
-        "--reset-password",
-        env={"ECOMMERCE_FIRST_ADMIN_PASSWORD": "a brand new password"},
-    )
-    assert f"admin {EMAIL}: password_reset" in out
-    headers = await login(client, EMAIL, "a brand new password")
-    assert (await client.get("/api/v1/users/me", headers=headers)).json()["is_admin"] is True
-
-
-def test_cli_create_admin_refuses_bad_input(database_url: str) -> None:
-    for args in (["--email", "not-an-email", "--password", PASSWORD],
-                 ["--email", EMAIL, "--password", "short"]):  # fmt: skip
-        result = subprocess.run(
-            [sys.executable, "-m", "ecommerce.cli", "create-admin", *args],
-            cwd=ROOT,
-            env={"PATH": "/usr/bin:/bin", "ECOMMERCE_DATABASE_URL": database_url},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert result.returncode != 0
-        assert "create-admin:" in result.stderr
-
-
-async def test_gunicorn_workers_starting_together_create_one_admin(
-    database_url: str, admin_engine: AsyncEngine
-) -> None:
-    env = {"ECOMMERCE_FIRST_ADMIN_EMAIL": EMAIL, "ECOMMERCE_FIRST_ADMIN_PASSWORD": PASSWORD}
-    with gunicorn(database_url, workers=2, env=env) as base:
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            token = await http.post(
-                "/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD}
-            )
-            assert token.status_code == 200
-    rows = await users_named(admin_engine, EMAIL)
-    assert len(rows) == 1 and rows[0].is_admin
