@@ -14,10 +14,22 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from ecommerce.api.endpoints import admin, auth, health, metrics, orders, products, users
+from ecommerce.api.endpoints import (
+    admin,
+    auth,
+    cart_discount,
+    carts,
+    health,
+    metrics,
+    orders,
+    pricing_admin,
+    products,
+    shipping_zones,
+    users,
+)
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.idempotency import install_replay_handler
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
@@ -29,12 +41,28 @@ from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
 from ecommerce.core.pg_listener import PgListener
 from ecommerce.services import user as user_service
+from ecommerce.services.cart_expiry import run_cart_sweeper
 from ecommerce.services.catalog_cache import CHANNEL, CatalogCache
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
 
 logger = logging.getLogger("ecommerce")
+
+# Every API router, in the order they are included.
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    users.router,
+    products.router,
+    orders.router,
+    carts.router,
+    cart_discount.router,
+    admin.router,
+    shipping_zones.router,
+    pricing_admin.router,
+    metrics.router,
+)
 
 
 @asynccontextmanager
@@ -120,6 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await stack.enter_async_context(
                     background_task(resources.reconciler.run(), "reconciler")
                 )
+            await stack.enter_async_context(
+                background_task(run_cart_sweeper(database, active), "cart-sweeper")
+            )
             logger.info("started (environment=%s)", active.environment)
             yield {STATE_KEY: resources}
             logger.info("shutting down")
@@ -132,13 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_replay_handler(app)
-    app.include_router(health.router)
-    app.include_router(auth.router)
-    app.include_router(users.router)
-    app.include_router(products.router)
-    app.include_router(orders.router)
-    app.include_router(admin.router)
-    app.include_router(metrics.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(RequestIdMiddleware)
     # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.
     app.add_middleware(TelemetryMiddleware)

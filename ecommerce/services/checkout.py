@@ -33,9 +33,11 @@ from ecommerce.models import Order, OrderLine, OrderStatus
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.schemas.order import OrderCreate
-from ecommerce.services import order_state
+from ecommerce.services import order_pricing, order_snapshot, order_state
+from ecommerce.services.cart_pricing import take_use_for
 from ecommerce.services.order_state import OrderEvent
 from ecommerce.services.payment import PaymentGateway
+from ecommerce.services.pricing import PriceLine
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +48,14 @@ CreateOrder = Callable[[AsyncSession], Awaitable[Order]]
 OnCreated = Callable[[AsyncSession, int], Awaitable[None]]
 
 
-def reserve_and_create(settings: Settings, user_id: int, request: OrderCreate) -> CreateOrder:
-    """The step of a direct order (``POST /orders``): catalog prices, all lines or none."""
+def reserve_and_create(
+    settings: Settings, user_id: int, request: OrderCreate, *, account_email: str | None = None
+) -> CreateOrder:
+    """The step of a direct order (``POST /orders``): catalog prices, all lines or none.
+
+    Shipping, discount and tax are priced as a cart checkout prices them
+    (services/order_pricing.py); the e-mail defaults to the account's.
+    """
 
     async def create(session: AsyncSession) -> Order:
         wanted = sorted((item.product_id, item.quantity) for item in request.items)
@@ -61,24 +69,56 @@ def reserve_and_create(settings: Settings, user_id: int, request: OrderCreate) -
                     f"Product {product_id} is priced in {product.currency}; "
                     f"the store sells in {settings.currency}"
                 )
-        lines = []
+        method = await order_pricing.shipping_of(session, request)
+        reserved_lines = []
         for product_id, quantity in wanted:  # product-id order: concurrent orders never deadlock
             reserved = await stock.reserve(session, product_id, quantity)
             if reserved is None:
                 raise OutOfStock(
                     f"Not enough stock for product {product_id}", product_id=product_id
                 )
-            lines.append(
-                OrderLine(
-                    product_id=product_id,
-                    sku=reserved.sku,
-                    name=reserved.name,
-                    unit_price=reserved.price,
-                    quantity=quantity,
-                    line_total=reserved.price * quantity,
-                )
+            reserved_lines.append((reserved, quantity))
+        email = request.email or account_email
+        totals, adjustments = await order_pricing.price_order(
+            session,
+            settings,
+            lines=[PriceLine(reserved.price, quantity) for reserved, quantity in reserved_lines],
+            method=method,
+            request=request,
+            user_id=user_id,
+            email=email,
+        )
+        lines = [
+            OrderLine(
+                product_id=reserved.product_id,
+                sku=reserved.sku,
+                name=reserved.name,
+                unit_price=reserved.price,
+                quantity=quantity,
+                line_total=amounts.line_total,
+                discount_amount=amounts.discount_amount,
+                tax_amount=amounts.tax_amount,
             )
-        return await orders.add(session, user_id=user_id, currency=settings.currency, lines=lines)
+            for (reserved, quantity), amounts in zip(reserved_lines, totals.lines, strict=True)
+        ]
+        snapshot = order_snapshot.order_values(
+            totals,
+            email=email,
+            shipping_address=None,
+            billing_address=None,
+            method=method,
+            discount_code=adjustments.discount_code,
+        )
+        order = await orders.add(
+            session,
+            user_id=user_id,
+            currency=settings.currency,
+            lines=lines,
+            **(snapshot | order_pricing.addresses(request)),
+        )
+        # The code's use is taken in the order's own transaction: 409 before any charge.
+        await take_use_for(session, adjustments, order=order, user_id=user_id, email=email)
+        return order
 
     return create
 

@@ -9,7 +9,7 @@ all when it rolls back, so no cache forgets too early or hears of a change that 
 never made.
 
 Revision ID: 0011
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-01 19:40:00
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
