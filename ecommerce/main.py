@@ -14,11 +14,23 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
-from ecommerce.api.endpoints import admin, auth, health, metrics, orders, products, users
+from ecommerce.api.endpoints import (
+    admin,
+    auth,
+    cart_discount,
+    carts,
+    health,
+    metrics,
+    orders,
+    pricing_admin,
+    products,
+    shipping_zones,
+    users,
+)
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ecommerce.api.idempotency import install_replay_handler
@@ -31,13 +43,31 @@ from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import initialise_series, instrument, observe_gateway_request
+from ecommerce.core.pg_listener import PgListener
 from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
+from ecommerce.services.cart_expiry import run_cart_sweeper
+from ecommerce.services.catalog_cache import CHANNEL, CatalogCache
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
 
 logger = logging.getLogger("ecommerce")
+
+# Every API router, in the order they are included.
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    users.router,
+    products.router,
+    orders.router,
+    carts.router,
+    cart_discount.router,
+    admin.router,
+    shipping_zones.router,
+    pricing_admin.router,
+    metrics.router,
+)
 
 
 @asynccontextmanager
@@ -102,6 +132,31 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+# How long start-up waits for the catalog listener (the cache serves nothing until it
+# listens, so a slow connection only delays the cache, never the start).
+LISTENER_START_WAIT = 2.0
+
+
+@asynccontextmanager
+async def catalog_listener(settings: Settings, database: Database) -> AsyncIterator[CatalogCache]:
+    """The worker's catalog cache and, when it is on, the LISTEN that keeps it fresh."""
+    cache = CatalogCache(settings.catalog_cache_ttl)
+    if not cache.enabled:
+        yield cache
+        return
+    listener = PgListener.for_engine(
+        database.engine,
+        CHANNEL,
+        on_message=cache.on_notification,
+        on_connected=cache.resume,
+        on_lost=cache.suspend,
+        connect_timeout=settings.db_connect_timeout,
+    )
+    async with background_task(listener.run(), "catalog-listener"):
+        await listener.wait_connected(LISTENER_START_WAIT)
+        yield cache
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
@@ -136,17 +191,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # With the database up the admin exists once start-up is done; a database
             # that does not answer in time only delays it.
             await asyncio.wait({bootstrap}, timeout=FIRST_ADMIN_WAIT_SECONDS)
+            cache = await stack.enter_async_context(catalog_listener(active, database))
             resources = Resources(
                 settings=active,
                 database=database,
                 gateway=gateway,
                 reconciler=Reconciler(database, gateway, active),
                 export_slots=ExportSlots(active.export_max_concurrent),
+                catalog_cache=cache,
             )
             if active.reconciler_enabled:
                 await stack.enter_async_context(
                     background_task(resources.reconciler.run(), "reconciler")
                 )
+            await stack.enter_async_context(
+                background_task(run_cart_sweeper(database, active), "cart-sweeper")
+            )
             logger.info("started (environment=%s)", active.environment)
             yield {STATE_KEY: resources}
             logger.info("shutting down")
@@ -163,13 +223,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     install_replay_handler(app)
-    app.include_router(health.router)
-    app.include_router(auth.router)
-    app.include_router(users.router)
-    app.include_router(products.router)
-    app.include_router(orders.router)
-    app.include_router(admin.router)
-    app.include_router(metrics.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(BodyLimitMiddleware)  # innermost guard: its 413 gets a request id
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -1,19 +1,32 @@
 """All models, imported here so ``Base.metadata`` knows every table (alembic reads it)."""
 
 from ecommerce.models.base import Base
+from ecommerce.models.cart import Cart, CartLine
+from ecommerce.models.discount import Discount, DiscountKind, DiscountUse
 from ecommerce.models.idempotency import IdempotencyKey
 from ecommerce.models.limit import LimitCounter
 from ecommerce.models.order import Order, OrderLine, OrderStatus
 from ecommerce.models.product import Product
+from ecommerce.models.shipping import ShippingMethod, ShippingZone, ShippingZoneCountry
+from ecommerce.models.tax import TaxRate
 from ecommerce.models.user import User
 
 __all__ = [
     "Base",
+    "Cart",
+    "CartLine",
+    "Discount",
+    "DiscountKind",
+    "DiscountUse",
     "IdempotencyKey",
     "LimitCounter",
     "Order",
     "OrderLine",
     "OrderStatus",
     "Product",
+    "ShippingMethod",
+    "ShippingZone",
+    "ShippingZoneCountry",
+    "TaxRate",
     "User",
 ]
