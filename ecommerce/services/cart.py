@@ -91,10 +91,14 @@ async def _lock_for_write(
 
 
 async def _saved(
-    session: AsyncSession, settings: Settings, row: CartRow, **changes: object
+    session: AsyncSession,
+    settings: Settings,
+    viewer: User | None,
+    row: CartRow,
+    **changes: object,
 ) -> CartRead:
     cart = await carts.bump(session, row.cart.id, **changes)
-    return await cart_view.view(session, settings, CartRow(cart, row.order_status))
+    return await cart_view.view(session, settings, CartRow(cart, row.order_status), viewer)
 
 
 async def create(session: AsyncSession, settings: Settings, viewer: User | None) -> CartRead:
@@ -105,15 +109,14 @@ async def create(session: AsyncSession, settings: Settings, viewer: User | None)
         user_id=None if viewer is None else viewer.id,
         currency=settings.currency,
     )
-    return await cart_view.view(session, settings, CartRow(cart, None))
+    return await cart_view.view(session, settings, CartRow(cart, None), viewer)
 
 
 async def read(
     session: AsyncSession, settings: Settings, viewer: User | None, cart_id: str
 ) -> CartRead:
-    return await cart_view.view(
-        session, settings, await find(session, settings, viewer, cart_id, lock=False)
-    )
+    row = await find(session, settings, viewer, cart_id, lock=False)
+    return await cart_view.view(session, settings, row, viewer)
 
 
 def check_product(product: Product | None, product_id: int, settings: Settings) -> Product:
@@ -163,7 +166,7 @@ async def add_line(
         await carts.add_line(session, cart_id, product.id, quantity)
     else:
         await carts.set_quantity(session, line.id, quantity)
-    return await _saved(session, settings, row)
+    return await _saved(session, settings, viewer, row)
 
 
 async def update_line(
@@ -184,7 +187,7 @@ async def update_line(
     )
     _check_stock(product, quantity)
     await carts.set_quantity(session, line.id, quantity)
-    return await _saved(session, settings, row)
+    return await _saved(session, settings, viewer, row)
 
 
 async def remove_line(
@@ -200,7 +203,7 @@ async def remove_line(
     if line is None:
         raise NotFound(f"Line {line_id} is not in this cart")
     await carts.delete_line(session, line.id)
-    return await _saved(session, settings, row)
+    return await _saved(session, settings, viewer, row)
 
 
 async def update(
@@ -230,8 +233,8 @@ async def update(
         if method is None:
             changes["shipping_method_id"] = None
     if not changes:  # nothing sent: nothing changes, the version stays
-        return await cart_view.view(session, settings, row)
-    return await _saved(session, settings, row, **changes)
+        return await cart_view.view(session, settings, row, viewer)
+    return await _saved(session, settings, viewer, row, **changes)
 
 
 def _stored(data: CartUpdate, field: str) -> dict[str, object] | None:
@@ -256,7 +259,7 @@ async def choose_shipping(
         raise InvalidInput(
             f"option_id: shipping option {option_id} is not available for {address['country']}"
         )
-    return await _saved(session, settings, row, shipping_method_id=option_id)
+    return await _saved(session, settings, viewer, row, shipping_method_id=option_id)
 
 
 async def apply_discount_code(
@@ -269,22 +272,21 @@ async def apply_discount_code(
 ) -> CartRead:
     """Put a code on the cart (replacing any); 422 with the reason when it does not apply.
 
-    Checked against the cart's subtotal now and, with a per-customer limit, the cart's
-    e-mail (or its owner's). Checkout checks it again and takes the use atomically.
+    Checked against the cart's subtotal now and, with a per-customer limit, the uses of
+    the buyer the checkout would take it for (the account; a guest: the cart's e-mail),
+    as the cart's view prices it. Checkout checks it again and takes the use atomically.
     """
     row = await _lock_for_write(session, settings, viewer, cart_id, versions)
     lines = await carts.lines_with_products(session, cart_id)
-    email = row.cart.email
-    if email is None and viewer is not None and viewer.id == row.cart.user_id:
-        email = viewer.email
     discount = await discounts.find_applicable(
         session,
         code,
         subtotal=sum(product.price * line.quantity for line, product in lines),
         now=datetime.now(UTC),
-        email=email,
+        user_id=cart_view.buyer_of(row, viewer),
+        email=row.cart.email,
     )
-    return await _saved(session, settings, row, discount_code=discount.code)
+    return await _saved(session, settings, viewer, row, discount_code=discount.code)
 
 
 async def remove_discount_code(
@@ -295,14 +297,14 @@ async def remove_discount_code(
     versions: Versions = None,
 ) -> CartRead:
     row = await _lock_for_write(session, settings, viewer, cart_id, versions)
-    return await _saved(session, settings, row, discount_code=None)
+    return await _saved(session, settings, viewer, row, discount_code=None)
 
 
 async def shipping_options(
     session: AsyncSession, settings: Settings, viewer: User | None, cart_id: str
 ) -> list[ShippingOption]:
     row = await find(session, settings, viewer, cart_id, lock=False)
-    return await cart_view.options(session, settings, row)
+    return await cart_view.options(session, settings, row, viewer)
 
 
 async def order_of(

@@ -42,16 +42,6 @@ class PriceChanged(Conflict):
         )
 
 
-def _buyer(row: CartRow, viewer: User | None) -> int | None:
-    """Whose order it is: the cart's owner; a guest cart checked out by a signed-in
-    customer becomes theirs (they built it before signing in); else a guest order."""
-    if row.cart.user_id is not None:
-        return row.cart.user_id
-    if viewer is not None and not viewer.is_admin:
-        return viewer.id
-    return None
-
-
 async def _email(
     session: AsyncSession, row: CartRow, viewer: User | None, buyer_id: int | None
 ) -> str:
@@ -106,7 +96,7 @@ def checkout_cart(
     async def create(session: AsyncSession) -> Order:
         row = await cart_service.find(session, settings, viewer, cart_id, lock=True)
         cart_service.check_writable(row, versions)
-        buyer_id = _buyer(row, viewer)
+        buyer_id = cart_view.buyer_of(row, viewer)
         lines = await carts.lines_with_products(session, cart_id, lock_products=True)
         if not lines:
             raise InvalidInput("lines: the cart is empty")
@@ -114,7 +104,7 @@ def checkout_cart(
             cart_service.check_product(product, product.id, settings)
         email = await _email(session, row, viewer, buyer_id)
         priced = await cart_view.price_cart(
-            session, settings, row, lines, email=email, at_checkout=True
+            session, settings, row, lines, buyer_id=buyer_id, email=email, at_checkout=True
         )
         await _check_shipping(session, priced)
         totals = priced.totals

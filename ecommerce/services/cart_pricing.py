@@ -63,6 +63,9 @@ async def adjustments_for(
 ) -> Adjustments:
     """The tax rate of ``country`` (None: the store's) and the code's discount, if it applies.
 
+    ``user_id``: the signed-in buyer, whose uses of the code count (else the guest's
+    ``email``); the same buyer the checkout takes the use for.
+
     Shown on a cart, a code that does not apply now (expired, below its minimum, ...) is
     simply not applied: the cart keeps it and shows no discount. At checkout it is refused
     with the reason (422; used up: 409), so nothing is reserved or charged.
@@ -76,6 +79,7 @@ async def adjustments_for(
             discount_code,
             subtotal=subtotal,
             now=datetime.now(UTC),
+            user_id=user_id,
             email=email,
             at_checkout=at_checkout,
         )

@@ -72,8 +72,16 @@ def rule_of(discount: Discount) -> DiscountRule:
     return DiscountRule(kind="fixed", value=discount.value)
 
 
-def customer_key(email: str | None) -> str | None:
-    """Who ``per_customer_limit`` counts: the order's e-mail address, in any case."""
+def customer_key(user_id: int | None, email: str | None) -> str | None:
+    """Who ``per_customer_limit`` counts: a signed-in buyer by account, a guest by e-mail.
+
+    Whatever e-mail a signed-in customer puts on an order (me+1@..., me+2@...), their uses
+    add up; and a guest giving a customer's address uses the guest's own allowance (the
+    address, lower-cased), never the account's. ``user:<id>`` has no ``@``, so it never
+    equals an address. None: a guest without an e-mail yet (nothing to count).
+    """
+    if user_id is not None:
+        return f"user:{user_id}"
     return email.strip().lower() if email else None
 
 
@@ -175,12 +183,16 @@ async def find_applicable(
     *,
     subtotal: int,
     now: datetime,
+    user_id: int | None = None,
     email: str | None = None,
     at_checkout: bool = False,
 ) -> Discount:
-    """The discount ``code`` names, if it applies (see ``check_applicable``); else 422."""
+    """The discount ``code`` names, if it applies (see ``check_applicable``); else 422.
+
+    ``user_id``: the signed-in buyer (their uses count), else ``email``: the guest's.
+    """
     discount = await discount_repo.find_by_code(session, code)
-    customer = customer_key(email)
+    customer = customer_key(user_id, email)
     uses = None
     # At checkout ``take_use`` counts the customer's uses under the code's row lock (and
     # answers 409 the same way); counting them here too would only cost a statement.
@@ -210,6 +222,9 @@ async def take_use(
     On ``DiscountUsedUp`` the caller's transaction must roll back (it does: the error
     leaves the transaction block), which also undoes the counted use.
     """
+    customer = customer_key(user_id, email)
+    if customer is None:
+        raise InvalidInput("email: a guest order needs an e-mail address to use a discount code")
     if not await discount_repo.take_use(session, discount_id):
         raise DiscountUsedUp()
     recorded = await discount_repo.record_use(
@@ -217,7 +232,7 @@ async def take_use(
         discount_id=discount_id,
         order_id=order_id,
         user_id=user_id,
-        customer=customer_key(email) or f"user:{user_id}",
+        customer=customer,
         per_customer_limit=per_customer_limit,
     )
     if not recorded:
