@@ -104,8 +104,9 @@ async def take_use_for(
     user_id: int | None,
     email: str | None,
 ) -> None:
-    """Take the use of the order's code inside its transaction (409 when used up meanwhile)."""
-    if adjustments.discount_id is None:
+    """Take the use of the order's code inside its transaction: 409 when it was used up
+    or its terms changed since the order was priced (422 when it stopped applying)."""
+    if adjustments.discount_id is None or adjustments.discount is None:
         return
     await discounts.take_use(
         session,
@@ -114,6 +115,8 @@ async def take_use_for(
         order_id=order.id,
         user_id=user_id,
         email=email,
+        priced=adjustments.discount,
+        subtotal=order.subtotal,
     )
 
 

@@ -10,7 +10,7 @@ the payment fails or the order is cancelled, exactly once (see the repository).
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +63,17 @@ class DiscountUsedUp(Conflict):
 
     def __init__(self, detail: str = "This discount code is used up") -> None:
         super().__init__(detail, reason=Reason.USED_UP.value)
+
+
+class DiscountChanged(Conflict):
+    """409 at checkout: an admin changed the code's terms after the order was priced."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The discount code's terms changed while the order was being placed; "
+            "review the cart and check out again",
+            reason="discount_changed",
+        )
 
 
 def rule_of(discount: Discount) -> DiscountRule:
@@ -216,17 +227,28 @@ async def take_use(
     order_id: int,
     user_id: int | None,
     email: str | None,
+    priced: DiscountRule,
+    subtotal: int,
 ) -> None:
     """Take one use of the code for the order, in the order's transaction; else 409.
 
-    On ``DiscountUsedUp`` the caller's transaction must roll back (it does: the error
-    leaves the transaction block), which also undoes the counted use.
+    ``priced``: the rule the order was priced with, on ``subtotal``. The take re-checks
+    the code under its row lock: inactive or out of its window now → 422 with the reason,
+    used up → 409, terms changed since the pricing (kind, value, a minimum above the
+    subtotal) → 409 ``discount_changed``. On any of them the caller's transaction rolls
+    back (the error leaves the transaction block), which also undoes the counted use.
     """
     customer = customer_key(user_id, email)
     if customer is None:
         raise InvalidInput("email: a guest order needs an e-mail address to use a discount code")
-    if not await discount_repo.take_use(session, discount_id):
+    terms = await discount_repo.take_use(session, discount_id)
+    if terms is None:
+        # Why, for the answer (this path only): what a fresh read of the code says.
+        current = await discount_repo.get_discount(session, discount_id)
+        check_applicable(current, subtotal=subtotal, now=datetime.now(UTC), at_checkout=True)
         raise DiscountUsedUp()
+    if (terms.kind, terms.value) != (priced.kind, priced.value) or terms.min_subtotal > subtotal:
+        raise DiscountChanged()
     recorded = await discount_repo.record_use(
         session,
         discount_id=discount_id,

@@ -56,6 +56,8 @@ async def _take(
                 order_id=order_id,
                 user_id=user_id,
                 email=email,
+                priced=discounts.rule_of(discount),
+                subtotal=900,
             )
         except Conflict:
             await session.rollback()
