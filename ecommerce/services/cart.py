@@ -64,13 +64,12 @@ async def find(
 
 
 def check_writable(row: CartRow, versions: Versions) -> None:
-    """412 for a stale If-Match; 409 once the cart was checked out (or is being)."""
+    """409 once the cart was checked out (or is being); else 412 for a stale If-Match.
+
+    Completion first: a client with an old ETag of a completed cart learns that it is
+    completed (nothing it could re-read and retry would succeed), not merely stale.
+    """
     cart = row.cart
-    if versions is not None and cart.version not in versions:
-        raise PreconditionFailed(
-            f"The cart is at version {cart.version}; read it again and retry",
-            version=cart.version,
-        )
     if row.order_status == OrderStatus.PENDING:
         raise Conflict(
             f"The cart is being checked out (order {cart.order_id}); its payment is being settled",
@@ -79,6 +78,11 @@ def check_writable(row: CartRow, versions: Versions) -> None:
     if cart_view.is_completed(row):
         raise Conflict(
             f"The cart is completed: it became order {cart.order_id}", order_id=cart.order_id
+        )
+    if versions is not None and cart.version not in versions:
+        raise PreconditionFailed(
+            f"The cart is at version {cart.version}; read it again and retry",
+            version=cart.version,
         )
 
 
