@@ -31,7 +31,8 @@ from ecommerce.repositories import product as products
 from ecommerce.repositories.cart import CartRow
 from ecommerce.schemas.cart import CartLineAdd, CartRead, CartUpdate, ShippingOption
 from ecommerce.schemas.order import MAX_LINES, MAX_QUANTITY
-from ecommerce.services import cart_view, discounts, shipping
+from ecommerce.services import cart_view, discounts, pricing, shipping
+from ecommerce.services.pricing import PriceLine
 
 _CART_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{CART_ID_LENGTH}}}")
 
@@ -285,7 +286,9 @@ async def apply_discount_code(
     discount = await discounts.find_applicable(
         session,
         code,
-        subtotal=sum(product.price * line.quantity for line, product in lines),
+        subtotal=pricing.subtotal(
+            [PriceLine(product.price, line.quantity) for line, product in lines]
+        ),
         now=datetime.now(UTC),
         user_id=cart_view.buyer_of(row, viewer),
         email=row.cart.email,

@@ -20,7 +20,7 @@ from ecommerce.services.cart_pricing import (
     price,
     shipping_price,
 )
-from ecommerce.services.pricing import PriceLine, Totals
+from ecommerce.services.pricing import PriceLine, Totals, subtotal
 
 
 def is_completed(row: CartRow) -> bool:
@@ -90,7 +90,7 @@ async def price_cart(
         country=destination_country(cart.shipping_address, cart.billing_address),
         discount_code=cart.discount_code,
         user_id=buyer_id,
-        subtotal=sum(p.unit_price * p.quantity for p in prices),
+        subtotal=subtotal(prices),
         email=email or cart.email,
         at_checkout=at_checkout,
     )

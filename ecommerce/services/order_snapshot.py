@@ -46,6 +46,7 @@ def order_values(
         "discount_total": totals.discount_total,
         "shipping_total": totals.shipping_total,
         "tax_total": totals.tax_total,
+        "shipping_tax": totals.shipping_tax,
         "email": email,
         "shipping_address": shipping_address,
         "billing_address": billing_address,

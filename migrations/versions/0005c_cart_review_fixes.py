@@ -7,6 +7,9 @@ A cart's shipping method has no foreign key any more: deleting a zone or a metho
 carts (SET NULL) without a new version, locking them after the method's row, the
 opposite order of a cart write. A cart whose method is gone shows none.
 
+Orders keep the tax on shipping (``shipping_tax``), so the lines' tax and it add up to
+``tax_total``; orders placed before get what their lines leave of the total.
+
 Revision ID: 0005c
 Revises: 0006
 Create Date: 2026-12-01 20:40:00
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005c"
@@ -29,12 +33,21 @@ def upgrade() -> None:
         "UPDATE discount_use SET customer = 'user:' || user_id::text WHERE user_id IS NOT NULL"
     )
     op.drop_index(op.f("ix_cart_shipping_method_id"), table_name="cart")
+    op.add_column(
+        "order", sa.Column("shipping_tax", sa.BigInteger(), server_default="0", nullable=False)
+    )
+    op.execute(
+        'UPDATE "order" AS o SET shipping_tax = o.tax_total - lines.tax FROM '
+        "(SELECT order_id, sum(tax_amount) AS tax FROM order_line GROUP BY order_id) AS lines "
+        "WHERE lines.order_id = o.id AND o.tax_total <> lines.tax"
+    )
     op.drop_constraint(
         op.f("fk_cart_shipping_method_id_shipping_method"), "cart", type_="foreignkey"
     )
 
 
 def downgrade() -> None:
+    op.drop_column("order", "shipping_tax")
     op.execute(
         "UPDATE cart SET shipping_method_id = NULL WHERE shipping_method_id IS NOT NULL "
         "AND shipping_method_id NOT IN (SELECT id FROM shipping_method)"
