@@ -20,10 +20,9 @@ from ecommerce.core.errors import (
     Conflict,
     InvalidInput,
     NotFound,
-    OutOfStock,
     PreconditionFailed,
 )
-from ecommerce.models import Order, OrderStatus, Product, User
+from ecommerce.models import Order, OrderStatus, User
 from ecommerce.models.cart import CART_ID_LENGTH
 from ecommerce.repositories import cart as carts
 from ecommerce.repositories import order as orders
@@ -31,7 +30,7 @@ from ecommerce.repositories import product as products
 from ecommerce.repositories.cart import CartRow
 from ecommerce.schemas.cart import CartLineAdd, CartRead, CartUpdate, ShippingOption
 from ecommerce.schemas.order import MAX_LINES, MAX_QUANTITY
-from ecommerce.services import cart_view, discounts, pricing, shipping
+from ecommerce.services import cart_view, catalog, discounts, pricing, shipping
 from ecommerce.services.pricing import PriceLine
 
 _CART_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{CART_ID_LENGTH}}}")
@@ -124,27 +123,6 @@ async def read(
     return await cart_view.view(session, settings, row, viewer)
 
 
-def check_product(product: Product | None, product_id: int, settings: Settings) -> Product:
-    if product is None or not product.is_active:
-        raise InvalidInput(f"Product {product_id} does not exist or is not for sale")
-    if product.currency != settings.currency:
-        raise InvalidInput(
-            f"Product {product_id} is priced in {product.currency}; "
-            f"the store sells in {settings.currency}"
-        )
-    return product
-
-
-def _check_stock(product: Product, quantity: int) -> None:
-    if quantity > product.stock:
-        raise OutOfStock(
-            f"Only {product.stock} of product {product.id} available; the cart would hold "
-            f"{quantity}",
-            product_id=product.id,
-            available=product.stock,
-        )
-
-
 async def add_line(
     session: AsyncSession,
     settings: Settings,
@@ -155,7 +133,7 @@ async def add_line(
 ) -> CartRead:
     """Add to the product's line (or a new line); 422 past the limits, 409 past the stock."""
     row = await _lock_for_write(session, settings, viewer, cart_id, versions)
-    product = check_product(
+    product = catalog.check_sellable(
         await products.get_product(session, data.product_id), data.product_id, settings
     )
     line = await carts.find_line(session, cart_id, product.id)
@@ -166,7 +144,7 @@ async def add_line(
         )
     if line is None and await carts.count_lines(session, cart_id) >= MAX_LINES:
         raise InvalidInput(f"lines: a cart holds at most {MAX_LINES} lines")
-    _check_stock(product, quantity)
+    catalog.check_stock(product, quantity)
     if line is None:
         await carts.add_line(session, cart_id, product.id, quantity)
     else:
@@ -187,10 +165,10 @@ async def update_line(
     line = await carts.get_line(session, cart_id, line_id)
     if line is None:
         raise NotFound(f"Line {line_id} is not in this cart")
-    product = check_product(
+    product = catalog.check_sellable(
         await products.get_product(session, line.product_id), line.product_id, settings
     )
-    _check_stock(product, quantity)
+    catalog.check_stock(product, quantity)
     await carts.set_quantity(session, line.id, quantity)
     return await _saved(session, settings, viewer, row)
 

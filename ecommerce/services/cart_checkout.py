@@ -8,8 +8,6 @@ lock and then finds it checked out (409).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
@@ -21,10 +19,9 @@ from ecommerce.repositories import stock
 from ecommerce.repositories import user as users
 from ecommerce.repositories.cart import CartRow
 from ecommerce.services import cart as cart_service
-from ecommerce.services import cart_pricing, cart_view, order_snapshot, shipping
+from ecommerce.services import cart_pricing, cart_view, catalog, order_snapshot, shipping
 from ecommerce.services.cart_view import PricedCart
-
-CreateOrder = Callable[[AsyncSession], Awaitable[Order]]
+from ecommerce.services.checkout import CreateOrder
 
 
 class PriceChanged(Conflict):
@@ -70,17 +67,6 @@ async def _check_shipping(session: AsyncSession, priced: PricedCart) -> None:
     )
 
 
-def _check_stock(priced: PricedCart) -> None:
-    # The products are locked: this stock is what the reservation will find.
-    for line, product in sorted(priced.lines, key=lambda pair: pair[1].id):
-        if product.stock < line.quantity:
-            raise OutOfStock(
-                f"Not enough stock for product {product.id}",
-                product_id=product.id,
-                available=product.stock,
-            )
-
-
 def checkout_cart(
     settings: Settings,
     viewer: User | None,
@@ -101,7 +87,7 @@ def checkout_cart(
         if not lines:
             raise InvalidInput("lines: the cart is empty")
         for _, product in lines:
-            cart_service.check_product(product, product.id, settings)
+            catalog.check_sellable(product, product.id, settings)
         email = await _email(session, row, viewer, buyer_id)
         priced = await cart_view.price_cart(
             session, settings, row, lines, buyer_id=buyer_id, email=email, at_checkout=True
@@ -110,7 +96,9 @@ def checkout_cart(
         totals = priced.totals
         if expected_total is not None and expected_total != totals.total:
             raise PriceChanged(expected_total=expected_total, total=totals.total)
-        _check_stock(priced)
+        # The products are locked: this stock is what the reservation will find.
+        for line, product in sorted(lines, key=lambda pair: pair[1].id):
+            catalog.check_stock(product, line.quantity)
         wanted = sorted((product.id, line.quantity) for line, product in lines)
         if not await stock.reserve_locked(session, wanted):
             raise OutOfStock("Not enough stock for the cart's products")
@@ -120,7 +108,8 @@ def checkout_cart(
             user_id=buyer_id,
             currency=cart.currency,
             lines=order_snapshot.order_lines(
-                [(product, line.quantity) for line, product in lines], totals
+                [order_snapshot.Item.of_product(product, line.quantity) for line, product in lines],
+                totals,
             ),
             **order_snapshot.order_values(
                 totals,

@@ -4,7 +4,8 @@ A code is checked twice. When a customer applies it (or places an order with it)
 reason it does not apply is a 422 naming the reason. When the order is placed, a use is
 *taken* inside the order's transaction by a conditional update; if the code got used up
 meanwhile that is a 409, raised before anything is charged. The use is given back when
-the payment fails or the order is cancelled, exactly once (see the repository).
+the payment fails or the order is cancelled, exactly once (order_state releases it
+through the repository's ``give_back``).
 """
 
 from __future__ import annotations
@@ -259,8 +260,3 @@ async def take_use(
     )
     if not recorded:
         raise DiscountUsedUp(_PER_CUSTOMER)
-
-
-async def give_back(session: AsyncSession, order_id: int) -> int | None:
-    """Return the order's use of its code, once; the discount id, or ``None`` if none."""
-    return await discount_repo.give_back(session, order_id)
