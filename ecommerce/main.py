@@ -39,8 +39,10 @@ from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
+from ecommerce.core.pg_listener import PgListener
 from ecommerce.services import user as user_service
 from ecommerce.services.cart_expiry import run_cart_sweeper
+from ecommerce.services.catalog_cache import CHANNEL, CatalogCache
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -88,6 +90,31 @@ async def ensure_first_admin(settings: Settings, database: Database) -> None:
         logger.info("first admin %s: %s", settings.first_admin_email, outcome.value)
 
 
+# How long start-up waits for the catalog listener (the cache serves nothing until it
+# listens, so a slow connection only delays the cache, never the start).
+LISTENER_START_WAIT = 2.0
+
+
+@asynccontextmanager
+async def catalog_listener(settings: Settings, database: Database) -> AsyncIterator[CatalogCache]:
+    """The worker's catalog cache and, when it is on, the LISTEN that keeps it fresh."""
+    cache = CatalogCache(settings.catalog_cache_ttl)
+    if not cache.enabled:
+        yield cache
+        return
+    listener = PgListener.for_engine(
+        database.engine,
+        CHANNEL,
+        on_message=cache.on_notification,
+        on_connected=cache.resume,
+        on_lost=cache.suspend,
+        connect_timeout=settings.db_connect_timeout,
+    )
+    async with background_task(listener.run(), "catalog-listener"):
+        await listener.wait_connected(LISTENER_START_WAIT)
+        yield cache
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
@@ -108,12 +135,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gateway.request_observers.append(observe_gateway_request)
             stack.push_async_callback(gateway.close)
             await ensure_first_admin(active, database)
+            cache = await stack.enter_async_context(catalog_listener(active, database))
             resources = Resources(
                 settings=active,
                 database=database,
                 gateway=gateway,
                 reconciler=Reconciler(database, gateway, active),
                 export_slots=ExportSlots(active.export_max_concurrent),
+                catalog_cache=cache,
             )
             if active.reconciler_enabled:
                 await stack.enter_async_context(

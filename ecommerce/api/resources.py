@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
+from ecommerce.services.catalog_cache import CatalogCache
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -25,3 +26,4 @@ class Resources:
     gateway: PaymentGateway  # the one gateway client session of this process
     reconciler: Reconciler
     export_slots: ExportSlots
+    catalog_cache: CatalogCache  # public product reads; kept fresh by catalog_listener

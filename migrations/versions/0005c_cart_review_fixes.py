@@ -11,7 +11,7 @@ Orders keep the tax on shipping (``shipping_tax``), so the lines' tax and it add
 ``tax_total``; orders placed before get what their lines leave of the total.
 
 Revision ID: 0005c
-Revises: 0006
+Revises: 0011
 Create Date: 2026-12-01 20:40:00
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005c"
-down_revision: str | None = "0006"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
