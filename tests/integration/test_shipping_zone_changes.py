@@ -8,6 +8,7 @@ cart write, so a checkout or a choice of method racing an admin could deadlock (
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from httpx import AsyncClient
@@ -104,23 +105,62 @@ async def test_dropping_a_method_leaves_carts_untouched(
     assert refused.status_code == 422 and "shipping_method" in refused.text
 
 
-async def test_choosing_a_method_while_its_zone_goes_never_fails(
-    client: AsyncClient, admin_headers: dict[str, str]
-) -> None:
-    for _ in range(3):
-        methods = [{"name": "Standard", "price": 500}, {"name": "Express", "price": 900}]
-        zone = await new_zone(client, admin_headers, ["DE"], methods)
-        standard, express = (m["id"] for m in zone["methods"])
-        carts = [await _shipped_cart(client, admin_headers, standard) for _ in range(4)]
-        answers = await asyncio.gather(
-            *(
-                client.put(f"/api/v1/carts/{c['id']}/shipping-method", json={"option_id": express})
-                for c in carts
-            ),
-            client.delete(f"{ZONES}/{zone['id']}", headers=admin_headers),
+async def _waiters(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
         )
-        *chosen, deleted = answers
-        assert deleted.status_code == 204, deleted.text
-        assert {a.status_code for a in chosen} <= {200, 422}, [a.text for a in chosen]
-        for c in carts:
-            assert (await client.get(f"/api/v1/carts/{c['id']}")).json()["shipping_method"] is None
+    return int(count or 0)
+
+
+async def _until(condition: Callable[[], Awaitable[bool]]) -> None:
+    for _ in range(500):  # a deadline, not a timing: the states come in any order
+        if await condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the requests never reached the state the test sets up")
+
+
+async def test_choosing_a_method_while_its_zone_goes_does_not_deadlock(
+    client: AsyncClient, admin_headers: dict[str, str], admin_engine: AsyncEngine
+) -> None:
+    """The interleaving that deadlocked: the choice holds the cart's lock and needs the
+    method's key, the zone's delete holds the method and needed the cart.
+
+    A transaction of the test holds the cart's lock so both requests line up behind it:
+    the choice first (it waits for the cart), then the delete (before, its cascade waited
+    for the cart too; now it has nothing to wait for and finishes).
+    """
+    methods = [{"name": "Standard", "price": 500}, {"name": "Express", "price": 900}]
+    zone = await new_zone(client, admin_headers, ["DE"], methods)
+    standard, express = (m["id"] for m in zone["methods"])
+    cart = await _shipped_cart(client, admin_headers, standard)
+    async with admin_engine.connect() as holder:
+        await holder.execute(
+            text("SELECT 1 FROM cart WHERE id = :id FOR UPDATE"), {"id": cart["id"]}
+        )
+        choose = asyncio.ensure_future(
+            client.put(f"/api/v1/carts/{cart['id']}/shipping-method", json={"option_id": express})
+        )
+
+        async def one_waiter() -> bool:
+            return await _waiters(admin_engine) >= 1
+
+        await _until(one_waiter)
+        delete = asyncio.ensure_future(
+            client.delete(f"{ZONES}/{zone['id']}", headers=admin_headers)
+        )
+
+        async def delete_done_or_waiting() -> bool:
+            return delete.done() or await _waiters(admin_engine) >= 2
+
+        await _until(delete_done_or_waiting)
+        await holder.rollback()
+    chosen, deleted = await choose, await delete
+    assert deleted.status_code == 204, deleted.text
+    assert chosen.status_code in (200, 422), chosen.text
+    shown = (await client.get(f"/api/v1/carts/{cart['id']}")).json()
+    assert shown["shipping_method"] is None and shown["shipping_total"] == 0
