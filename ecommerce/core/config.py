@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     export_max_concurrent: Annotated[int, Field(ge=1, le=100)] = 2
     idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24
     # A cart untouched (not written) this long expires: 404, then deleted by the sweep.
-    cart_ttl_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 720
+    # At least 24: a guest's idempotency keys go with the cart, and keys are kept 24 h.
+    cart_ttl_hours: Annotated[int, Field(ge=24, le=24 * 366)] = 720
     # Seconds between sweeps deleting expired carts (every worker sweeps; SKIP LOCKED).
     cart_sweep_interval: Annotated[float, Field(gt=0, le=86400)] = 600.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

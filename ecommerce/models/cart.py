@@ -3,7 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,9 +44,11 @@ class Cart(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    shipping_method_id: Mapped[int | None] = mapped_column(
-        ForeignKey("shipping_method.id", ondelete="SET NULL"), index=True
-    )
+    # Deliberately no foreign key: a cascade from a deleted zone or method would write
+    # carts behind their version (ETag) and lock them in the opposite order of a cart
+    # write (cart, then the method's key), a deadlock. An id that names no method (ids
+    # are never reused) is simply not applied: the cart shows no method, checkout asks.
+    shipping_method_id: Mapped[int | None] = mapped_column(BigInteger)
     discount_code: Mapped[str | None] = mapped_column(String(64))
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("order.id", ondelete="SET NULL"), index=True

@@ -64,8 +64,9 @@ class DiscountUse(Base):
     """One order's use of a code: taken with the order, deleted when the use is given back.
 
     ``order_id`` is unique (one code per order), so giving a use back is a DELETE that
-    only one caller can win: a use comes back exactly once. ``customer`` (the order's
-    e-mail, lower-cased) is what ``per_customer_limit`` counts.
+    only one caller can win: a use comes back exactly once. ``customer`` is what
+    ``per_customer_limit`` counts: ``user:<id>`` for a signed-in buyer, the lower-cased
+    e-mail for a guest (services/discounts.customer_key).
     """
 
     __tablename__ = "discount_use"

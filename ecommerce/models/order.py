@@ -85,6 +85,8 @@ class Order(Base):
     discount_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     shipping_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     tax_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The tax on shipping, part of ``tax_total``: Σ line tax_amount + shipping_tax == tax_total.
+    shipping_tax: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     email: Mapped[str | None] = mapped_column(String(320))
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -8,6 +8,7 @@ re-checks ``times_used < usage_limit`` on the row as the previous one left it, s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, func, literal, or_, select, update
@@ -75,24 +76,40 @@ async def customer_uses(session: AsyncSession, discount_id: int, customer: str) 
     return int(await session.scalar(statement) or 0)
 
 
-async def take_use(session: AsyncSession, discount_id: int) -> bool:
-    """Count one more use if the code is still active and not used up; ``False`` otherwise.
+@dataclass(frozen=True)
+class Terms:
+    """What the code gives, as the row stood when its use was taken."""
+
+    kind: str
+    value: int
+    min_subtotal: int
+
+
+async def take_use(session: AsyncSession, discount_id: int) -> Terms | None:
+    """Count one more use if the code is active, valid now and not used up; else ``None``.
 
     The UPDATE locks the discount row until the transaction ends, so every other taker of
     this code waits here: what this transaction reads next about the code's uses (its
-    per-customer count) cannot change under it.
+    per-customer count) cannot change under it. It returns the code's terms as of that
+    lock: an admin's change committed after the checkout priced the code shows here.
     """
+    moment = func.clock_timestamp()  # the moment of the take, not the transaction's start
     statement = (
         update(Discount)
         .where(
             Discount.id == discount_id,
             Discount.is_active.is_(True),
+            or_(Discount.starts_at.is_(None), Discount.starts_at <= moment),
+            or_(Discount.ends_at.is_(None), Discount.ends_at > moment),
             or_(Discount.usage_limit.is_(None), Discount.times_used < Discount.usage_limit),
         )
         .values(times_used=Discount.times_used + 1)
-        .returning(Discount.id)
+        .returning(Discount.kind, Discount.value, Discount.min_subtotal)
+        # Plain SQL: the session's Discount objects are refreshed by the next read.
+        .execution_options(synchronize_session=False)
     )
-    return (await session.execute(statement)).first() is not None
+    row = (await session.execute(statement)).first()
+    return None if row is None else Terms(str(row.kind), int(row.value), int(row.min_subtotal))
 
 
 async def record_use(

@@ -46,11 +46,24 @@ async def add(
     user_id: int | None,
     currency: str,
     lines: Sequence[OrderLine],
-    **snapshot: Any,
+    total: int,
+    subtotal: int,
+    discount_total: int,
+    shipping_total: int,
+    tax_total: int,
+    shipping_tax: int,
+    email: str | None,
+    shipping_address: dict[str, Any] | None,
+    billing_address: dict[str, Any] | None,
+    shipping_method: str | None,
+    shipping_price: int | None,
+    discount_code: str | None,
 ) -> Order:
-    """Insert a ``pending`` order; ``snapshot``: its priced amounts, e-mail, addresses,
-    shipping (see services/order_snapshot.py). Without them the total is the lines' sum."""
-    subtotal = sum(line.line_total for line in lines)
+    """Insert a ``pending`` order with its snapshot (services/order_snapshot.py).
+
+    Every amount is required: they come from the pricing module, and an order must never
+    get a total of its own making here.
+    """
     order = Order(
         user_id=user_id,
         status=OrderStatus.PENDING,
@@ -60,7 +73,18 @@ async def add(
         updated_at=func.clock_timestamp(),
         currency=currency,
         items=list(lines),
-        **({"total": subtotal, "subtotal": subtotal} | snapshot),
+        total=total,
+        subtotal=subtotal,
+        discount_total=discount_total,
+        shipping_total=shipping_total,
+        tax_total=tax_total,
+        shipping_tax=shipping_tax,
+        email=email,
+        shipping_address=shipping_address,
+        billing_address=billing_address,
+        shipping_method=shipping_method,
+        shipping_price=shipping_price,
+        discount_code=discount_code,
     )
     session.add(order)
     await session.flush()

@@ -40,7 +40,8 @@ from ecommerce.models import Order, OrderLine
     DISCOUNT_CODE,
     SHIPPING_ADDRESS,
     BILLING_ADDRESS,
-) = range(27)
+    SHIPPING_TAX,
+) = range(28)
 
 OrderRow = Sequence[Any]
 """One row of ``ORDER_ROWS``: an order's fields and one of its lines, by position."""
@@ -74,6 +75,7 @@ ORDER_ROWS = (
         Order.discount_code,
         Order.shipping_address,
         Order.billing_address,
+        Order.shipping_tax,
     )
     # LEFT: an order without lines (none should exist) is still exported.
     .outerjoin(OrderLine, OrderLine.order_id == Order.id)

@@ -97,6 +97,10 @@ class OrderRead(BaseModel):
     discount_total: int
     shipping_total: int
     tax_total: int
+    shipping_tax: int = Field(
+        description="The tax on shipping, part of `tax_total` (the lines' `tax_amount` "
+        "plus this is `tax_total`)."
+    )
     total: int
     currency: str
     email: str | None
@@ -121,6 +125,7 @@ class OrderRead(BaseModel):
             discount_total=order.discount_total,
             shipping_total=order.shipping_total,
             tax_total=order.tax_total,
+            shipping_tax=order.shipping_tax,
             total=order.total,
             currency=order.currency,
             email=order.email,

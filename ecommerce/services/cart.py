@@ -20,10 +20,9 @@ from ecommerce.core.errors import (
     Conflict,
     InvalidInput,
     NotFound,
-    OutOfStock,
     PreconditionFailed,
 )
-from ecommerce.models import Order, OrderStatus, Product, User
+from ecommerce.models import Order, OrderStatus, User
 from ecommerce.models.cart import CART_ID_LENGTH
 from ecommerce.repositories import cart as carts
 from ecommerce.repositories import order as orders
@@ -31,7 +30,8 @@ from ecommerce.repositories import product as products
 from ecommerce.repositories.cart import CartRow
 from ecommerce.schemas.cart import CartLineAdd, CartRead, CartUpdate, ShippingOption
 from ecommerce.schemas.order import MAX_LINES, MAX_QUANTITY
-from ecommerce.services import cart_view, discounts, shipping
+from ecommerce.services import cart_view, catalog, discounts, pricing, shipping
+from ecommerce.services.pricing import PriceLine
 
 _CART_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{CART_ID_LENGTH}}}")
 
@@ -64,13 +64,12 @@ async def find(
 
 
 def check_writable(row: CartRow, versions: Versions) -> None:
-    """412 for a stale If-Match; 409 once the cart was checked out (or is being)."""
+    """409 once the cart was checked out (or is being); else 412 for a stale If-Match.
+
+    Completion first: a client with an old ETag of a completed cart learns that it is
+    completed (nothing it could re-read and retry would succeed), not merely stale.
+    """
     cart = row.cart
-    if versions is not None and cart.version not in versions:
-        raise PreconditionFailed(
-            f"The cart is at version {cart.version}; read it again and retry",
-            version=cart.version,
-        )
     if row.order_status == OrderStatus.PENDING:
         raise Conflict(
             f"The cart is being checked out (order {cart.order_id}); its payment is being settled",
@@ -79,6 +78,11 @@ def check_writable(row: CartRow, versions: Versions) -> None:
     if cart_view.is_completed(row):
         raise Conflict(
             f"The cart is completed: it became order {cart.order_id}", order_id=cart.order_id
+        )
+    if versions is not None and cart.version not in versions:
+        raise PreconditionFailed(
+            f"The cart is at version {cart.version}; read it again and retry",
+            version=cart.version,
         )
 
 
@@ -91,10 +95,14 @@ async def _lock_for_write(
 
 
 async def _saved(
-    session: AsyncSession, settings: Settings, row: CartRow, **changes: object
+    session: AsyncSession,
+    settings: Settings,
+    viewer: User | None,
+    row: CartRow,
+    **changes: object,
 ) -> CartRead:
     cart = await carts.bump(session, row.cart.id, **changes)
-    return await cart_view.view(session, settings, CartRow(cart, row.order_status))
+    return await cart_view.view(session, settings, CartRow(cart, row.order_status), viewer)
 
 
 async def create(session: AsyncSession, settings: Settings, viewer: User | None) -> CartRead:
@@ -105,36 +113,14 @@ async def create(session: AsyncSession, settings: Settings, viewer: User | None)
         user_id=None if viewer is None else viewer.id,
         currency=settings.currency,
     )
-    return await cart_view.view(session, settings, CartRow(cart, None))
+    return await cart_view.view(session, settings, CartRow(cart, None), viewer)
 
 
 async def read(
     session: AsyncSession, settings: Settings, viewer: User | None, cart_id: str
 ) -> CartRead:
-    return await cart_view.view(
-        session, settings, await find(session, settings, viewer, cart_id, lock=False)
-    )
-
-
-def check_product(product: Product | None, product_id: int, settings: Settings) -> Product:
-    if product is None or not product.is_active:
-        raise InvalidInput(f"Product {product_id} does not exist or is not for sale")
-    if product.currency != settings.currency:
-        raise InvalidInput(
-            f"Product {product_id} is priced in {product.currency}; "
-            f"the store sells in {settings.currency}"
-        )
-    return product
-
-
-def _check_stock(product: Product, quantity: int) -> None:
-    if quantity > product.stock:
-        raise OutOfStock(
-            f"Only {product.stock} of product {product.id} available; the cart would hold "
-            f"{quantity}",
-            product_id=product.id,
-            available=product.stock,
-        )
+    row = await find(session, settings, viewer, cart_id, lock=False)
+    return await cart_view.view(session, settings, row, viewer)
 
 
 async def add_line(
@@ -147,7 +133,7 @@ async def add_line(
 ) -> CartRead:
     """Add to the product's line (or a new line); 422 past the limits, 409 past the stock."""
     row = await _lock_for_write(session, settings, viewer, cart_id, versions)
-    product = check_product(
+    product = catalog.check_sellable(
         await products.get_product(session, data.product_id), data.product_id, settings
     )
     line = await carts.find_line(session, cart_id, product.id)
@@ -158,12 +144,12 @@ async def add_line(
         )
     if line is None and await carts.count_lines(session, cart_id) >= MAX_LINES:
         raise InvalidInput(f"lines: a cart holds at most {MAX_LINES} lines")
-    _check_stock(product, quantity)
+    catalog.check_stock(product, quantity)
     if line is None:
         await carts.add_line(session, cart_id, product.id, quantity)
     else:
         await carts.set_quantity(session, line.id, quantity)
-    return await _saved(session, settings, row)
+    return await _saved(session, settings, viewer, row)
 
 
 async def update_line(
@@ -179,12 +165,12 @@ async def update_line(
     line = await carts.get_line(session, cart_id, line_id)
     if line is None:
         raise NotFound(f"Line {line_id} is not in this cart")
-    product = check_product(
+    product = catalog.check_sellable(
         await products.get_product(session, line.product_id), line.product_id, settings
     )
-    _check_stock(product, quantity)
+    catalog.check_stock(product, quantity)
     await carts.set_quantity(session, line.id, quantity)
-    return await _saved(session, settings, row)
+    return await _saved(session, settings, viewer, row)
 
 
 async def remove_line(
@@ -200,7 +186,7 @@ async def remove_line(
     if line is None:
         raise NotFound(f"Line {line_id} is not in this cart")
     await carts.delete_line(session, line.id)
-    return await _saved(session, settings, row)
+    return await _saved(session, settings, viewer, row)
 
 
 async def update(
@@ -230,8 +216,8 @@ async def update(
         if method is None:
             changes["shipping_method_id"] = None
     if not changes:  # nothing sent: nothing changes, the version stays
-        return await cart_view.view(session, settings, row)
-    return await _saved(session, settings, row, **changes)
+        return await cart_view.view(session, settings, row, viewer)
+    return await _saved(session, settings, viewer, row, **changes)
 
 
 def _stored(data: CartUpdate, field: str) -> dict[str, object] | None:
@@ -256,7 +242,7 @@ async def choose_shipping(
         raise InvalidInput(
             f"option_id: shipping option {option_id} is not available for {address['country']}"
         )
-    return await _saved(session, settings, row, shipping_method_id=option_id)
+    return await _saved(session, settings, viewer, row, shipping_method_id=option_id)
 
 
 async def apply_discount_code(
@@ -269,22 +255,23 @@ async def apply_discount_code(
 ) -> CartRead:
     """Put a code on the cart (replacing any); 422 with the reason when it does not apply.
 
-    Checked against the cart's subtotal now and, with a per-customer limit, the cart's
-    e-mail (or its owner's). Checkout checks it again and takes the use atomically.
+    Checked against the cart's subtotal now and, with a per-customer limit, the uses of
+    the buyer the checkout would take it for (the account; a guest: the cart's e-mail),
+    as the cart's view prices it. Checkout checks it again and takes the use atomically.
     """
     row = await _lock_for_write(session, settings, viewer, cart_id, versions)
     lines = await carts.lines_with_products(session, cart_id)
-    email = row.cart.email
-    if email is None and viewer is not None and viewer.id == row.cart.user_id:
-        email = viewer.email
     discount = await discounts.find_applicable(
         session,
         code,
-        subtotal=sum(product.price * line.quantity for line, product in lines),
+        subtotal=pricing.subtotal(
+            [PriceLine(product.price, line.quantity) for line, product in lines]
+        ),
         now=datetime.now(UTC),
-        email=email,
+        user_id=cart_view.buyer_of(row, viewer),
+        email=row.cart.email,
     )
-    return await _saved(session, settings, row, discount_code=discount.code)
+    return await _saved(session, settings, viewer, row, discount_code=discount.code)
 
 
 async def remove_discount_code(
@@ -295,14 +282,14 @@ async def remove_discount_code(
     versions: Versions = None,
 ) -> CartRead:
     row = await _lock_for_write(session, settings, viewer, cart_id, versions)
-    return await _saved(session, settings, row, discount_code=None)
+    return await _saved(session, settings, viewer, row, discount_code=None)
 
 
 async def shipping_options(
     session: AsyncSession, settings: Settings, viewer: User | None, cart_id: str
 ) -> list[ShippingOption]:
     row = await find(session, settings, viewer, cart_id, lock=False)
-    return await cart_view.options(session, settings, row)
+    return await cart_view.options(session, settings, row, viewer)
 
 
 async def order_of(

@@ -8,8 +8,6 @@ lock and then finds it checked out (409).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
@@ -21,10 +19,9 @@ from ecommerce.repositories import stock
 from ecommerce.repositories import user as users
 from ecommerce.repositories.cart import CartRow
 from ecommerce.services import cart as cart_service
-from ecommerce.services import cart_pricing, cart_view, order_snapshot, shipping
+from ecommerce.services import cart_pricing, cart_view, catalog, order_snapshot, shipping
 from ecommerce.services.cart_view import PricedCart
-
-CreateOrder = Callable[[AsyncSession], Awaitable[Order]]
+from ecommerce.services.checkout import CreateOrder
 
 
 class PriceChanged(Conflict):
@@ -40,16 +37,6 @@ class PriceChanged(Conflict):
             expected_total=expected_total,
             total=total,
         )
-
-
-def _buyer(row: CartRow, viewer: User | None) -> int | None:
-    """Whose order it is: the cart's owner; a guest cart checked out by a signed-in
-    customer becomes theirs (they built it before signing in); else a guest order."""
-    if row.cart.user_id is not None:
-        return row.cart.user_id
-    if viewer is not None and not viewer.is_admin:
-        return viewer.id
-    return None
 
 
 async def _email(
@@ -80,17 +67,6 @@ async def _check_shipping(session: AsyncSession, priced: PricedCart) -> None:
     )
 
 
-def _check_stock(priced: PricedCart) -> None:
-    # The products are locked: this stock is what the reservation will find.
-    for line, product in sorted(priced.lines, key=lambda pair: pair[1].id):
-        if product.stock < line.quantity:
-            raise OutOfStock(
-                f"Not enough stock for product {product.id}",
-                product_id=product.id,
-                available=product.stock,
-            )
-
-
 def checkout_cart(
     settings: Settings,
     viewer: User | None,
@@ -106,21 +82,23 @@ def checkout_cart(
     async def create(session: AsyncSession) -> Order:
         row = await cart_service.find(session, settings, viewer, cart_id, lock=True)
         cart_service.check_writable(row, versions)
-        buyer_id = _buyer(row, viewer)
+        buyer_id = cart_view.buyer_of(row, viewer)
         lines = await carts.lines_with_products(session, cart_id, lock_products=True)
         if not lines:
             raise InvalidInput("lines: the cart is empty")
         for _, product in lines:
-            cart_service.check_product(product, product.id, settings)
+            catalog.check_sellable(product, product.id, settings)
         email = await _email(session, row, viewer, buyer_id)
         priced = await cart_view.price_cart(
-            session, settings, row, lines, email=email, at_checkout=True
+            session, settings, row, lines, buyer_id=buyer_id, email=email, at_checkout=True
         )
         await _check_shipping(session, priced)
         totals = priced.totals
         if expected_total is not None and expected_total != totals.total:
             raise PriceChanged(expected_total=expected_total, total=totals.total)
-        _check_stock(priced)
+        # The products are locked: this stock is what the reservation will find.
+        for line, product in sorted(lines, key=lambda pair: pair[1].id):
+            catalog.check_stock(product, line.quantity)
         wanted = sorted((product.id, line.quantity) for line, product in lines)
         if not await stock.reserve_locked(session, wanted):
             raise OutOfStock("Not enough stock for the cart's products")
@@ -130,7 +108,8 @@ def checkout_cart(
             user_id=buyer_id,
             currency=cart.currency,
             lines=order_snapshot.order_lines(
-                [(product, line.quantity) for line, product in lines], totals
+                [order_snapshot.Item.of_product(product, line.quantity) for line, product in lines],
+                totals,
             ),
             **order_snapshot.order_values(
                 totals,

@@ -63,6 +63,9 @@ async def adjustments_for(
 ) -> Adjustments:
     """The tax rate of ``country`` (None: the store's) and the code's discount, if it applies.
 
+    ``user_id``: the signed-in buyer, whose uses of the code count (else the guest's
+    ``email``); the same buyer the checkout takes the use for.
+
     Shown on a cart, a code that does not apply now (expired, below its minimum, ...) is
     simply not applied: the cart keeps it and shows no discount. At checkout it is refused
     with the reason (422; used up: 409), so nothing is reserved or charged.
@@ -76,6 +79,7 @@ async def adjustments_for(
             discount_code,
             subtotal=subtotal,
             now=datetime.now(UTC),
+            user_id=user_id,
             email=email,
             at_checkout=at_checkout,
         )
@@ -100,8 +104,9 @@ async def take_use_for(
     user_id: int | None,
     email: str | None,
 ) -> None:
-    """Take the use of the order's code inside its transaction (409 when used up meanwhile)."""
-    if adjustments.discount_id is None:
+    """Take the use of the order's code inside its transaction: 409 when it was used up
+    or its terms changed since the order was priced (422 when it stopped applying)."""
+    if adjustments.discount_id is None or adjustments.discount is None:
         return
     await discounts.take_use(
         session,
@@ -110,6 +115,8 @@ async def take_use_for(
         order_id=order.id,
         user_id=user_id,
         email=email,
+        priced=adjustments.discount,
+        subtotal=order.subtotal,
     )
 
 

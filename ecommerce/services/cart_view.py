@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
-from ecommerce.models import CartLine, OrderStatus, Product, ShippingMethod
+from ecommerce.models import CartLine, OrderStatus, Product, ShippingMethod, User
 from ecommerce.repositories import cart as carts
 from ecommerce.repositories.cart import CartRow
 from ecommerce.schemas.address import Address
@@ -20,7 +20,7 @@ from ecommerce.services.cart_pricing import (
     price,
     shipping_price,
 )
-from ecommerce.services.pricing import PriceLine, Totals
+from ecommerce.services.pricing import PriceLine, Totals, subtotal
 
 
 def is_completed(row: CartRow) -> bool:
@@ -29,6 +29,19 @@ def is_completed(row: CartRow) -> bool:
         None,
         OrderStatus.PAYMENT_FAILED,
     )
+
+
+def buyer_of(row: CartRow, viewer: User | None) -> int | None:
+    """Whose order the cart would become: its owner; a guest cart checked out by a
+    signed-in customer becomes theirs (they built it before signing in); else a guest's.
+
+    The cart's view prices its discount code for this buyer, as the checkout does.
+    """
+    if row.cart.user_id is not None:
+        return row.cart.user_id
+    if viewer is not None and not viewer.is_admin:
+        return viewer.id
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ async def price_cart(
     row: CartRow,
     lines: list[tuple[CartLine, Product]],
     *,
+    buyer_id: int | None,
     email: str | None = None,
     at_checkout: bool = False,
 ) -> PricedCart:
@@ -75,17 +89,23 @@ async def price_cart(
         settings,
         country=destination_country(cart.shipping_address, cart.billing_address),
         discount_code=cart.discount_code,
-        user_id=cart.user_id,
-        subtotal=sum(p.unit_price * p.quantity for p in prices),
+        user_id=buyer_id,
+        subtotal=subtotal(prices),
         email=email or cart.email,
         at_checkout=at_checkout,
     )
     return PricedCart(row, lines, method, adjustments, price(prices, method, adjustments, settings))
 
 
-async def load_priced(session: AsyncSession, settings: Settings, row: CartRow) -> PricedCart:
+async def load_priced(
+    session: AsyncSession, settings: Settings, row: CartRow, viewer: User | None
+) -> PricedCart:
     return await price_cart(
-        session, settings, row, await carts.lines_with_products(session, row.cart.id)
+        session,
+        settings,
+        row,
+        await carts.lines_with_products(session, row.cart.id),
+        buyer_id=buyer_of(row, viewer),
     )
 
 
@@ -133,13 +153,17 @@ def render(priced: PricedCart, settings: Settings) -> CartRead:
     )
 
 
-async def view(session: AsyncSession, settings: Settings, row: CartRow) -> CartRead:
-    return render(await load_priced(session, settings, row), settings)
+async def view(
+    session: AsyncSession, settings: Settings, row: CartRow, viewer: User | None
+) -> CartRead:
+    return render(await load_priced(session, settings, row, viewer), settings)
 
 
-async def options(session: AsyncSession, settings: Settings, row: CartRow) -> list[ShippingOption]:
+async def options(
+    session: AsyncSession, settings: Settings, row: CartRow, viewer: User | None
+) -> list[ShippingOption]:
     """The methods that ship to the cart's country, each at its price for this cart."""
-    priced = await load_priced(session, settings, row)
+    priced = await load_priced(session, settings, row, viewer)
     methods = await shipping.options_for(session, priced.shipping_country)
     return [
         ShippingOption(

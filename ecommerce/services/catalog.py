@@ -1,4 +1,5 @@
-"""The catalog: creating, reading, listing and editing products (not their stock).
+"""The catalog: creating, reading, listing and editing products (not their stock), and
+the one rule of what a cart or an order may hold (``check_sellable``, ``check_stock``).
 
 Public reads answer ProductRead's JSON made once from rows, through the catalog cache;
 admin writes are workflows that invalidate that cache after their commit.
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
-from ecommerce.core.errors import Conflict, InvalidInput, NotFound
+from ecommerce.core.errors import Conflict, InvalidInput, NotFound, OutOfStock
 from ecommerce.core.paging import PageRequest
 from ecommerce.models import Product
 from ecommerce.repositories import product as product_repo
@@ -22,6 +24,30 @@ from ecommerce.schemas.product import (
 from ecommerce.services.catalog_cache import CatalogCache
 
 PRODUCT_NOT_FOUND = "Product not found"
+
+
+def check_sellable(product: Product | None, product_id: int, settings: Settings) -> Product:
+    """The product if it can go into a cart or an order: it exists, is active and is
+    priced in the store's currency; else 422. One rule for carts and direct orders."""
+    if product is None or not product.is_active:
+        raise InvalidInput(f"Product {product_id} does not exist or is not for sale")
+    if product.currency != settings.currency:
+        raise InvalidInput(
+            f"Product {product_id} is priced in {product.currency}; "
+            f"the store sells in {settings.currency}"
+        )
+    return product
+
+
+def check_stock(product: Product, quantity: int) -> None:
+    """409 when ``quantity`` is more than the product's stock now (read under its lock at
+    checkout, so it is what the reservation will find)."""
+    if quantity > product.stock:
+        raise OutOfStock(
+            f"Only {product.stock} of product {product.id} available; {quantity} wanted",
+            product_id=product.id,
+            available=product.stock,
+        )
 
 
 async def create_product(session: AsyncSession, data: ProductCreate, currency: str) -> Product:

@@ -32,15 +32,21 @@ from ecommerce.core.errors import (
     ServiceUnavailable,
     TooManyRequests,
 )
-from ecommerce.models import Order, OrderLine, OrderStatus
+from ecommerce.models import Order, OrderStatus
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.schemas.order import OrderCreate
-from ecommerce.services import limits, order_pricing, order_snapshot, order_state, orphan_refund
+from ecommerce.services import (
+    catalog,
+    limits,
+    order_pricing,
+    order_snapshot,
+    order_state,
+    orphan_refund,
+)
 from ecommerce.services.cart_pricing import take_use_for
 from ecommerce.services.order_state import OrderEvent
 from ecommerce.services.payment import Charge, PaymentGateway
-from ecommerce.services.pricing import PriceLine
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +70,7 @@ def reserve_and_create(
         wanted = sorted((item.product_id, item.quantity) for item in request.items)
         known = await stock.products_by_id(session, [product_id for product_id, _ in wanted])
         for product_id, _ in wanted:
-            product = known.get(product_id)
-            if product is None or not product.is_active:
-                raise InvalidInput(f"Product {product_id} does not exist or is not for sale")
-            if product.currency != settings.currency:
-                raise InvalidInput(
-                    f"Product {product_id} is priced in {product.currency}; "
-                    f"the store sells in {settings.currency}"
-                )
+            catalog.check_sellable(known.get(product_id), product_id, settings)
         # From catalog prices, before any reservation (the checkout checks the final
         # total again, with discounts, shipping and tax, whatever step made the order).
         estimate = sum(known[product_id].price * quantity for product_id, quantity in wanted)
@@ -80,37 +79,24 @@ def reserve_and_create(
                 f"The order total {estimate} is above the limit of {settings.max_order_total}"
             )
         method = await order_pricing.shipping_of(session, request)
-        reserved_lines = []
+        items = []
         for product_id, quantity in wanted:  # product-id order: concurrent orders never deadlock
             reserved = await stock.reserve(session, product_id, quantity)
             if reserved is None:
                 raise OutOfStock(
                     f"Not enough stock for product {product_id}", product_id=product_id
                 )
-            reserved_lines.append((reserved, quantity))
+            items.append(order_snapshot.Item.of_reserved(reserved, quantity))
         email = request.email or account_email
         totals, adjustments = await order_pricing.price_order(
             session,
             settings,
-            lines=[PriceLine(reserved.price, quantity) for reserved, quantity in reserved_lines],
+            lines=[item.price_line for item in items],
             method=method,
             request=request,
             user_id=user_id,
             email=email,
         )
-        lines = [
-            OrderLine(
-                product_id=reserved.product_id,
-                sku=reserved.sku,
-                name=reserved.name,
-                unit_price=reserved.price,
-                quantity=quantity,
-                line_total=amounts.line_total,
-                discount_amount=amounts.discount_amount,
-                tax_amount=amounts.tax_amount,
-            )
-            for (reserved, quantity), amounts in zip(reserved_lines, totals.lines, strict=True)
-        ]
         snapshot = order_snapshot.order_values(
             totals,
             email=email,
@@ -123,7 +109,7 @@ def reserve_and_create(
             session,
             user_id=user_id,
             currency=settings.currency,
-            lines=lines,
+            lines=order_snapshot.order_lines(items, totals),
             **(snapshot | order_pricing.addresses(request)),
         )
         # The code's use is taken in the order's own transaction: 409 before any charge.

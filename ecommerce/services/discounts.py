@@ -4,13 +4,14 @@ A code is checked twice. When a customer applies it (or places an order with it)
 reason it does not apply is a 422 naming the reason. When the order is placed, a use is
 *taken* inside the order's transaction by a conditional update; if the code got used up
 meanwhile that is a 409, raised before anything is charged. The use is given back when
-the payment fails or the order is cancelled, exactly once (see the repository).
+the payment fails or the order is cancelled, exactly once (order_state releases it
+through the repository's ``give_back``).
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -65,6 +66,17 @@ class DiscountUsedUp(Conflict):
         super().__init__(detail, reason=Reason.USED_UP.value)
 
 
+class DiscountChanged(Conflict):
+    """409 at checkout: an admin changed the code's terms after the order was priced."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The discount code's terms changed while the order was being placed; "
+            "review the cart and check out again",
+            reason="discount_changed",
+        )
+
+
 def rule_of(discount: Discount) -> DiscountRule:
     """What the pricing module needs of a code."""
     if discount.kind == "percent":
@@ -72,8 +84,16 @@ def rule_of(discount: Discount) -> DiscountRule:
     return DiscountRule(kind="fixed", value=discount.value)
 
 
-def customer_key(email: str | None) -> str | None:
-    """Who ``per_customer_limit`` counts: the order's e-mail address, in any case."""
+def customer_key(user_id: int | None, email: str | None) -> str | None:
+    """Who ``per_customer_limit`` counts: a signed-in buyer by account, a guest by e-mail.
+
+    Whatever e-mail a signed-in customer puts on an order (me+1@..., me+2@...), their uses
+    add up; and a guest giving a customer's address uses the guest's own allowance (the
+    address, lower-cased), never the account's. ``user:<id>`` has no ``@``, so it never
+    equals an address. None: a guest without an e-mail yet (nothing to count).
+    """
+    if user_id is not None:
+        return f"user:{user_id}"
     return email.strip().lower() if email else None
 
 
@@ -175,12 +195,16 @@ async def find_applicable(
     *,
     subtotal: int,
     now: datetime,
+    user_id: int | None = None,
     email: str | None = None,
     at_checkout: bool = False,
 ) -> Discount:
-    """The discount ``code`` names, if it applies (see ``check_applicable``); else 422."""
+    """The discount ``code`` names, if it applies (see ``check_applicable``); else 422.
+
+    ``user_id``: the signed-in buyer (their uses count), else ``email``: the guest's.
+    """
     discount = await discount_repo.find_by_code(session, code)
-    customer = customer_key(email)
+    customer = customer_key(user_id, email)
     uses = None
     # At checkout ``take_use`` counts the customer's uses under the code's row lock (and
     # answers 409 the same way); counting them here too would only cost a statement.
@@ -204,26 +228,35 @@ async def take_use(
     order_id: int,
     user_id: int | None,
     email: str | None,
+    priced: DiscountRule,
+    subtotal: int,
 ) -> None:
     """Take one use of the code for the order, in the order's transaction; else 409.
 
-    On ``DiscountUsedUp`` the caller's transaction must roll back (it does: the error
-    leaves the transaction block), which also undoes the counted use.
+    ``priced``: the rule the order was priced with, on ``subtotal``. The take re-checks
+    the code under its row lock: inactive or out of its window now → 422 with the reason,
+    used up → 409, terms changed since the pricing (kind, value, a minimum above the
+    subtotal) → 409 ``discount_changed``. On any of them the caller's transaction rolls
+    back (the error leaves the transaction block), which also undoes the counted use.
     """
-    if not await discount_repo.take_use(session, discount_id):
+    customer = customer_key(user_id, email)
+    if customer is None:
+        raise InvalidInput("email: a guest order needs an e-mail address to use a discount code")
+    terms = await discount_repo.take_use(session, discount_id)
+    if terms is None:
+        # Why, for the answer (this path only): what a fresh read of the code says.
+        current = await discount_repo.get_discount(session, discount_id)
+        check_applicable(current, subtotal=subtotal, now=datetime.now(UTC), at_checkout=True)
         raise DiscountUsedUp()
+    if (terms.kind, terms.value) != (priced.kind, priced.value) or terms.min_subtotal > subtotal:
+        raise DiscountChanged()
     recorded = await discount_repo.record_use(
         session,
         discount_id=discount_id,
         order_id=order_id,
         user_id=user_id,
-        customer=customer_key(email) or f"user:{user_id}",
+        customer=customer,
         per_customer_limit=per_customer_limit,
     )
     if not recorded:
         raise DiscountUsedUp(_PER_CUSTOMER)
-
-
-async def give_back(session: AsyncSession, order_id: int) -> int | None:
-    """Return the order's use of its code, once; the discount id, or ``None`` if none."""
-    return await discount_repo.give_back(session, order_id)

@@ -44,6 +44,7 @@ from ecommerce.repositories.order_export import (
     SHIPPING_ADDRESS,
     SHIPPING_METHOD,
     SHIPPING_PRICE,
+    SHIPPING_TAX,
     SHIPPING_TOTAL,
     SKU,
     STATUS,
@@ -96,6 +97,8 @@ CSV_COLUMNS = (
     "discount_code",
     "shipping_address",
     "billing_address",
+    # The review added: the tax on shipping (Σ line_tax_amount + this = order_tax_total).
+    "order_shipping_tax",
 )
 # Timestamps as the API writes them: ISO 8601, UTC, with a Z.
 _ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
@@ -160,6 +163,7 @@ class NdjsonEncoder:
             "discount_total": row[DISCOUNT_TOTAL],
             "shipping_total": row[SHIPPING_TOTAL],
             "tax_total": row[TAX_TOTAL],
+            "shipping_tax": row[SHIPPING_TAX],
             "total": row[TOTAL],
             "currency": row[CURRENCY],
             "email": row[EMAIL],
@@ -242,6 +246,7 @@ class CsvEncoder:
                     row[DISCOUNT_CODE],
                     _json_cell(row[SHIPPING_ADDRESS]),
                     _json_cell(row[BILLING_ADDRESS]),
+                    row[SHIPPING_TAX],
                 )
             )
         self._writer.writerows(records)

@@ -23,7 +23,7 @@ from ecommerce.services.cart_pricing import (
     destination_country,
     price,
 )
-from ecommerce.services.pricing import PriceLine, Totals
+from ecommerce.services.pricing import PriceLine, Totals, subtotal
 
 
 async def shipping_of(session: AsyncSession, request: OrderCreate) -> ShippingMethod | None:
@@ -79,7 +79,7 @@ async def price_order(
         country=destination_country(shipping_address, billing_address),
         discount_code=request.discount_code,
         user_id=user_id,
-        subtotal=sum(line.unit_price * line.quantity for line in lines),
+        subtotal=subtotal(lines),
         email=email,
         at_checkout=True,
     )

@@ -7,26 +7,51 @@ never recomputed later: a change of catalog, zones or rates does not touch an or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ecommerce.models import OrderLine, Product, ShippingMethod
-from ecommerce.services.pricing import Totals
+from ecommerce.repositories.stock import Reserved
+from ecommerce.services.pricing import PriceLine, Totals
 
 
-def order_lines(items: Sequence[tuple[Product, int]], totals: Totals) -> list[OrderLine]:
-    """One order line per ``(product, quantity)``, with its priced amounts (same order)."""
+@dataclass(frozen=True)
+class Item:
+    """What an order line keeps of its product (as the catalog had it), and how many."""
+
+    product_id: int
+    sku: str
+    name: str
+    unit_price: int
+    quantity: int
+
+    @classmethod
+    def of_product(cls, product: Product, quantity: int) -> Item:
+        return cls(product.id, product.sku, product.name, product.price, quantity)
+
+    @classmethod
+    def of_reserved(cls, reserved: Reserved, quantity: int) -> Item:
+        return cls(reserved.product_id, reserved.sku, reserved.name, reserved.price, quantity)
+
+    @property
+    def price_line(self) -> PriceLine:
+        return PriceLine(self.unit_price, self.quantity)
+
+
+def order_lines(items: Sequence[Item], totals: Totals) -> list[OrderLine]:
+    """One order line per item, with its priced amounts (``totals`` of the same items)."""
     return [
         OrderLine(
-            product_id=product.id,
-            sku=product.sku,
-            name=product.name,
-            unit_price=product.price,
-            quantity=quantity,
+            product_id=item.product_id,
+            sku=item.sku,
+            name=item.name,
+            unit_price=item.unit_price,
+            quantity=item.quantity,
             line_total=amounts.line_total,
             discount_amount=amounts.discount_amount,
             tax_amount=amounts.tax_amount,
         )
-        for (product, quantity), amounts in zip(items, totals.lines, strict=True)
+        for item, amounts in zip(items, totals.lines, strict=True)
     ]
 
 
@@ -46,6 +71,7 @@ def order_values(
         "discount_total": totals.discount_total,
         "shipping_total": totals.shipping_total,
         "tax_total": totals.tax_total,
+        "shipping_tax": totals.shipping_tax,
         "email": email,
         "shipping_address": shipping_address,
         "billing_address": billing_address,

@@ -70,6 +70,16 @@ class Totals:
     total: int
 
 
+def line_total(line: PriceLine) -> int:
+    """A line before discount and tax: ``unit_price * quantity``."""
+    return line.unit_price * line.quantity
+
+
+def subtotal(lines: Sequence[PriceLine]) -> int:
+    """``Σ unit_price * quantity``: what a discount code's minimum is compared with."""
+    return sum(line_total(line) for line in lines)
+
+
 def round_half_up(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded half up, for a non-negative numerator.
 
@@ -153,9 +163,9 @@ def compute_totals(
     for line in lines:
         if line.unit_price < 0 or line.quantity < 0:
             raise ValueError("prices and quantities cannot be negative")
-    line_totals = [line.unit_price * line.quantity for line in lines]
-    subtotal = sum(line_totals)
-    discount_total = discount_amount(subtotal, discount)
+    line_totals = [line_total(line) for line in lines]
+    before_discount = sum(line_totals)  # subtotal(lines), from the line totals at hand
+    discount_total = discount_amount(before_discount, discount)
     discounts = allocate(discount_total, line_totals)
     priced = tuple(
         PricedLine(
@@ -165,19 +175,19 @@ def compute_totals(
         )
         for gross, part in zip(line_totals, discounts, strict=True)
     )
-    shipping_total = shipping_cost(shipping, subtotal - discount_total)
+    shipping_total = shipping_cost(shipping, before_discount - discount_total)
     shipping_tax = (
         line_tax(shipping_total, tax_rate_bps, prices_include_tax=prices_include_tax)
         if tax_shipping
         else 0
     )
     tax_total = sum(p.tax_amount for p in priced) + shipping_tax
-    total = subtotal - discount_total + shipping_total
+    total = before_discount - discount_total + shipping_total
     if not prices_include_tax:
         total += tax_total
     return Totals(
         lines=priced,
-        subtotal=subtotal,
+        subtotal=before_discount,
         discount_total=discount_total,
         shipping_total=shipping_total,
         shipping_tax=shipping_tax,

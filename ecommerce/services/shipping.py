@@ -103,7 +103,8 @@ async def update_zone(
 
 
 async def delete_zone(session: AsyncSession, zone_id: int) -> None:
-    """Remove a zone and its methods; carts that had chosen one have no method then."""
+    """Remove a zone and its methods. Carts that had chosen one are not written (their
+    id names no method any more): they show no method, and checkout asks for one."""
     if not await shipping_repo.delete_zone(session, zone_id):
         raise NotFound(f"Shipping zone {zone_id} not found")
 

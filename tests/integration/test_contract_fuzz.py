@@ -23,7 +23,7 @@ from tests.support.server import serve_in_thread
 EXAMPLES = int(os.environ.get("ECOMMERCE_FUZZ_EXAMPLES", "12"))
 
 
-def run_schemathesis(base_url: str, token: str) -> subprocess.CompletedProcess[str]:
+def run_schemathesis(base_url: str, token: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     """The schemathesis CLI with its defaults: every phase (examples, coverage, fuzzing,
     stateful) and every default check, positive and negative data."""
     return subprocess.run(
@@ -49,12 +49,13 @@ def run_schemathesis(base_url: str, token: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=1800,
         check=False,
+        cwd=workdir,  # its cache (.schemathesis/) goes there, not into the repository
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
     )
 
 
 async def test_schemathesis_finds_nothing(
-    database_url: str, fake_gateway: FakeGateway, admin_engine: AsyncEngine
+    database_url: str, fake_gateway: FakeGateway, admin_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     settings = make_settings(
         database_url,
@@ -73,7 +74,7 @@ async def test_schemathesis_finds_nothing(
             me = await http.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
             assert me.status_code == 200, me.text  # the cases below run signed in
         # In a thread: the fake gateway runs on this test's event loop meanwhile.
-        result = await asyncio.to_thread(run_schemathesis, served.url, token)
+        result = await asyncio.to_thread(run_schemathesis, served.url, token, tmp_path)
     report = result.stdout[-20000:] + result.stderr[-5000:]
     print(report)
     assert result.returncode == 0, report

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ecommerce.core.errors import Conflict
 from ecommerce.models import Discount, DiscountUse, Order, User
+from ecommerce.repositories import discount as discount_repo
 from ecommerce.services import discounts
 from ecommerce.services.discounts import DiscountNotApplicable, Reason
 from tests.support.auth import create_user
@@ -56,6 +57,8 @@ async def _take(
                 order_id=order_id,
                 user_id=user_id,
                 email=email,
+                priced=discounts.rule_of(discount),
+                subtotal=900,
             )
         except Conflict:
             await session.rollback()
@@ -88,7 +91,7 @@ async def test_a_use_is_given_back_exactly_once(admin_engine: AsyncEngine) -> No
 
     async def give_back() -> int | None:
         async with AsyncSession(admin_engine) as session, session.begin():
-            return await discounts.give_back(session, order_id)
+            return await discount_repo.give_back(session, order_id)
 
     results = await asyncio.gather(*(give_back() for _ in range(10)))
     assert results.count(discount.id) == 1

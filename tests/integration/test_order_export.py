@@ -65,6 +65,7 @@ NO_EXTRAS = {
     "discount_total": 0,
     "shipping_total": 0,
     "tax_total": 0,
+    "shipping_tax": 0,
     "email": None,
     "shipping_address": None,
     "billing_address": None,
@@ -150,9 +151,10 @@ async def test_csv_has_a_header_and_one_row_per_order_line(
     pending_fields = [str(pending), user, "pending", "2025-03-02T10:00:00.000500Z",
                       "2025-03-02T10:00:00.000500Z", "USD", "250", "", ""]  # fmt: skip
     # The columns added later come last: line discount and tax, the order's subtotal,
-    # discount, shipping and tax totals, e-mail, shipping method and price, code, addresses.
-    paid_tail = ["0", "0", "3150", "0", "0", "0", "", "", "", "", "", ""]
-    pending_tail = ["0", "0", "250", "0", "0", "0", "", "", "", "", "", ""]
+    # discount, shipping and tax totals, e-mail, shipping method and price, code, addresses,
+    # then the tax on shipping.
+    paid_tail = ["0", "0", "3150", "0", "0", "0", "", "", "", "", "", "", "0"]
+    pending_tail = ["0", "0", "250", "0", "0", "0", "", "", "", "", "", "", "0"]
     assert rows[1:] == [
         [*paid_fields, str(mug.id), "MUG-02", TRICKY_NAME, "1200", "2", "2400", *paid_tail],
         [*paid_fields, str(pen.id), "PEN-01", "Pen", "250", "3", "750", *paid_tail],

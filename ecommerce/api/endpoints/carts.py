@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Response, status
@@ -50,27 +51,47 @@ CartId = Annotated[str, Path(alias="id", description="The cart's id (from POST /
 LineId = Annotated[int, Path(ge=1, le=MAX_ID, description="A line id of this cart.")]
 
 
+# One entity-tag of an If-Match list (RFC 9110 8.8.3): optionally weak, then quoted.
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+# A cart's ETag is its version, as ``"<version>"``: decimal, no leading zero.
+_VERSION = re.compile(r"[1-9][0-9]{0,11}")
+
+
+def parse_if_match(value: str) -> cart_service.Versions:
+    """The versions an ``If-Match`` value names; None for ``*`` (any version).
+
+    If-Match uses the strong comparison (RFC 9110 13.1.1): a weak tag (``W/"3"``) never
+    matches, nor does a bare ``3``, ``"03"`` or a malformed list: those name no version,
+    so every write with them is refused (412).
+    """
+    if value.strip() == "*":
+        return None
+    versions: set[int] = set()
+    position = 0
+    while position < len(value):
+        tag = _ENTITY_TAG.match(value, position)
+        if tag is None or tag.end() == position:
+            return set()
+        position = tag.end()
+        if tag.group(1) is None and _VERSION.fullmatch(tag.group(2)):
+            versions.add(int(tag.group(2)))
+    return versions
+
+
 def get_if_match(
     if_match: Annotated[
         str | None,
         Header(
             alias="If-Match",
             max_length=1000,
-            description='The cart\'s `ETag` (`"<version>"`) as last read: a write to a cart '
-            "that has changed since is refused with 412.",
+            description='The cart\'s `ETag` (`"<version>"`, strong) as last read, or `*`: a '
+            "write to a cart that has changed since is refused with 412 (a weak or unquoted "
+            "tag never matches).",
         ),
     ] = None,
 ) -> cart_service.Versions:
     """The versions ``If-Match`` accepts; None when absent or ``*`` (any version)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    versions: set[int] = set()
-    for tag in if_match.split(","):
-        # Strong or weak, quoted or bare: "3", W/"3", 3. Anything else matches nothing.
-        value = tag.strip().removeprefix("W/").strip('"')
-        if value.isascii() and value.isdigit() and len(value) < 12:
-            versions.add(int(value))
-    return versions
+    return None if if_match is None else parse_if_match(if_match)
 
 
 IfMatch = Annotated[cart_service.Versions, Depends(get_if_match)]
