@@ -256,10 +256,10 @@ async def _insert_customers(
     run = f"{random.getrandbits(32):08x}"
     customer_ids: list[int] = []
     for size in _batches(count, batch_size):
-        ids = await reserve_ids(conn, "user", size)
-        records = customer_records(ids, len(customer_ids), run, password_hash, before)
-        await copy_records(conn, "user", USER_COLUMNS, records)
-        await conn.commit()
+        async with conn.begin():  # a batch a transaction: an interrupted run keeps the rest
+            ids = await reserve_ids(conn, "user", size)
+            records = customer_records(ids, len(customer_ids), run, password_hash, before)
+            await copy_records(conn, "user", USER_COLUMNS, records)
         customer_ids.extend(ids)
         progress("customers", len(customer_ids), count)
     return customer_ids
@@ -291,8 +291,8 @@ async def seed_synthetic_orders(
     summary = SyntheticOrdersSummary()
 
     async with database.monitored_connection() as conn:
-        catalog = [CatalogItem(*row) for row in await active_catalog(conn, currency)]
-        await conn.commit()
+        async with conn.begin():
+            catalog = [CatalogItem(*row) for row in await active_catalog(conn, currency)]
         if not catalog:
             raise ValueError(f"no active product priced in {currency}: seed the catalog first")
 
@@ -311,7 +311,8 @@ async def seed_synthetic_orders(
             rng=random.Random(seed),
         )
         sizes = _batches(orders, batch_size)
-        first_ids = await reserve_ids(conn, "order", sizes[0])
+        async with conn.begin():
+            first_ids = await reserve_ids(conn, "order", sizes[0])
         pending: asyncio.Task[OrderBatch] | None = asyncio.create_task(
             anyio.to_thread.run_sync(generator.orders, first_ids, 0)
         )
@@ -320,16 +321,16 @@ async def seed_synthetic_orders(
                 assert pending is not None
                 batch = await pending
                 pending = None
-                if index + 1 < len(sizes):
-                    # Reserve the next ids now, on this connection, before the COPY uses it.
-                    next_ids = await reserve_ids(conn, "order", sizes[index + 1])
-                    first = summary.orders + len(batch.orders)
-                    pending = asyncio.create_task(
-                        anyio.to_thread.run_sync(generator.orders, next_ids, first)
-                    )
-                await copy_records(conn, "order", ORDER_COLUMNS, batch.orders)
-                await copy_records(conn, "order_line", ORDER_LINE_COLUMNS, batch.lines)
-                await conn.commit()
+                async with conn.begin():
+                    if index + 1 < len(sizes):
+                        # The next ids now, on this connection, before the COPY uses it.
+                        next_ids = await reserve_ids(conn, "order", sizes[index + 1])
+                        first = summary.orders + len(batch.orders)
+                        pending = asyncio.create_task(
+                            anyio.to_thread.run_sync(generator.orders, next_ids, first)
+                        )
+                    await copy_records(conn, "order", ORDER_COLUMNS, batch.orders)
+                    await copy_records(conn, "order_line", ORDER_LINE_COLUMNS, batch.lines)
                 summary.orders += len(batch.orders)
                 summary.lines += len(batch.lines)
                 summary.statuses.update(batch.statuses)
@@ -341,8 +342,8 @@ async def seed_synthetic_orders(
                     await pending
 
         # Fresh statistics, so the first reports and exports get good plans.
-        await analyze(conn, ("user", "order", "order_line"))
-        await conn.commit()
+        async with conn.begin():
+            await analyze(conn, ("user", "order", "order_line"))
 
     summary.seconds = time.perf_counter() - started
     return summary

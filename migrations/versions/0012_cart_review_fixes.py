@@ -10,7 +10,7 @@ opposite order of a cart write. A cart whose method is gone shows none.
 Orders keep the tax on shipping (``shipping_tax``), so the lines' tax and it add up to
 ``tax_total``; orders placed before get what their lines leave of the total.
 
-Revision ID: 0005c
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-01 20:40:00
 """
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005c"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
