@@ -17,7 +17,16 @@ import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from ecommerce.api.endpoints import admin, auth, health, metrics, orders, products, users
+from ecommerce.api.endpoints import (
+    admin,
+    auth,
+    health,
+    metrics,
+    orders,
+    products,
+    users,
+    webhooks,
+)
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
 from ecommerce.core.config import Settings, load_settings
@@ -112,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(products.router)
     app.include_router(orders.router)
     app.include_router(admin.router)
+    app.include_router(webhooks.router)
     app.include_router(metrics.router)
     app.add_middleware(RequestIdMiddleware)
     # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.

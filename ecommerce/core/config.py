@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -71,6 +72,26 @@ class Settings(BaseSettings):
     export_max_concurrent: Annotated[int, Field(ge=1, le=100)] = 2
     idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # The job queue (events, webhooks, e-mail): web workers consume it too unless off.
+    worker_in_process: bool = True
+    worker_concurrency: Annotated[int, Field(ge=2, le=1000)] = 8
+    # None: allowed in development, refused in production.
+    webhook_allow_private: bool | None = None
+    webhook_retry_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    webhook_max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
+    webhook_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    smtp_url: str | None = None  # unset: e-mails are written to the log
+    smtp_timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
+    mail_from: EmailStr = "shop@example.com"
+    shop_name: Annotated[str, Field(min_length=1, max_length=100)] = "ecommerce"
+    mail_max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
+    mail_retry_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    password_reset_ttl: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 3600
+    # The storefront page that takes the token: the e-mail links to it with ?token=...
+    password_reset_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000/reset-password")
+    password_reset_max_requests: Annotated[int, Field(ge=1, le=1000)] = 5
+    password_reset_window_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = 3600
     log_json: bool | None = None  # None: JSON in production, readable in development
 
     @field_validator("database_url")
@@ -84,6 +105,20 @@ class Settings(BaseSettings):
         if not rest or (rest.startswith("/") and "host=" not in rest):
             raise ValueError("must name a host")
         return "postgresql+asyncpg://" + rest
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+            raise ValueError("must be smtp://host:port or smtps://host:port")
+        try:
+            parsed.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("the port must be a number") from None
+        return value
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:
@@ -112,6 +147,12 @@ class Settings(BaseSettings):
         return str(self.payment_gateway_url).rstrip("/")
 
     @property
+    def webhooks_may_reach_private(self) -> bool:
+        if self.webhook_allow_private is None:
+            return not self.is_production
+        return self.webhook_allow_private
+
+    @property
     def json_logs(self) -> bool:
         return self.is_production if self.log_json is None else self.log_json
 
@@ -134,7 +175,9 @@ def _one_line(error: ValidationError) -> str:
         name = ENV_PREFIX + str(loc[0]).upper()
         value = first.get("input")
         shown = (
-            "" if "secret" in name.lower() or "password" in name.lower() else f" (got {value!r})"
+            ""
+            if "secret" in name.lower() or "password" in name.lower() or "SMTP_URL" in name
+            else f" (got {value!r})"
         )
         return f"{name}: {message}{shown}"
     # Model-level validators already name their variable.

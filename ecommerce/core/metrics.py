@@ -116,6 +116,38 @@ WORKER_EXITS = Counter(
     "timeout or stopped); the master replaces each while it runs.",
 )
 
+JOBS_QUEUED = Counter(
+    "jobs_queued",  # exported as jobs_queued_total
+    "Jobs put on the durable queue by committed transactions, by kind.",
+    ["kind"],
+)
+JOBS_PROCESSED = Counter(
+    "jobs_processed",
+    "Jobs a consumer ran to the end (their work done, or rescheduled by design), by kind.",
+    ["kind"],
+)
+JOBS_FAILED = Counter(
+    "jobs_failed",
+    "Jobs whose handler raised (the row they work on stays pending for the sweeper), by kind.",
+    ["kind"],
+)
+JOBS_OLDEST_PENDING_AGE = Gauge(
+    "jobs_oldest_pending_age_seconds",
+    "Age of the oldest due job no consumer has taken yet (0: none waiting).",
+    multiprocess_mode="livemax",
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "webhook_delivery_attempts",
+    "Webhook delivery attempts by outcome (succeeded, retryable_status, rejected, gone, "
+    "timeout, connection_error, blocked).",
+    ["outcome"],
+)
+EMAIL_ATTEMPTS = Counter(
+    "email_send_attempts",
+    "E-mail sending attempts by kind and outcome (sent, logged, error).",
+    ["kind", "outcome"],
+)
+
 # Every metric family this service exports, for docs, dashboards and their tests.
 METRIC_FAMILIES = (
     HTTP_REQUESTS,
@@ -127,6 +159,12 @@ METRIC_FAMILIES = (
     PAYMENT_GATEWAY_REQUEST,
     EVENT_LOOP_LAG,
     WORKER_EXITS,
+    JOBS_QUEUED,
+    JOBS_PROCESSED,
+    JOBS_FAILED,
+    JOBS_OLDEST_PENDING_AGE,
+    WEBHOOK_ATTEMPTS,
+    EMAIL_ATTEMPTS,
 )
 
 
@@ -166,6 +204,26 @@ def record_pool_status(status: Mapping[str, int], capacity: int | None = None) -
         DB_POOL_CONNECTIONS.labels(state).set(status.get(state, 0))
     if capacity is not None:
         DB_POOL_MAX_CONNECTIONS.set(capacity)
+
+
+def jobs_queued(kind: str, count: int = 1) -> None:
+    JOBS_QUEUED.labels(kind).inc(count)
+
+
+def job_finished(kind: str, *, failed: bool) -> None:
+    (JOBS_FAILED if failed else JOBS_PROCESSED).labels(kind).inc()
+
+
+def record_oldest_pending_age(seconds: float) -> None:
+    JOBS_OLDEST_PENDING_AGE.set(max(seconds, 0.0))
+
+
+def webhook_attempt(outcome: str) -> None:
+    WEBHOOK_ATTEMPTS.labels(outcome).inc()
+
+
+def email_attempt(kind: str, outcome: str) -> None:
+    EMAIL_ATTEMPTS.labels(kind, outcome).inc()
 
 
 def record_worker_exit(pid: int) -> None:

@@ -1,9 +1,38 @@
 """All models, imported here so ``Base.metadata`` knows every table (alembic reads it)."""
 
 from ecommerce.models.base import Base
+from ecommerce.models.email import EmailKind, EmailMessage, EmailStatus
+from ecommerce.models.event import (
+    DeliveryStatus,
+    Event,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from ecommerce.models.idempotency import IdempotencyKey
+from ecommerce.models.job import job_table
 from ecommerce.models.order import Order, OrderLine, OrderStatus
+from ecommerce.models.password_reset import PasswordResetRequest, PasswordResetToken
 from ecommerce.models.product import Product
 from ecommerce.models.user import User
 
-__all__ = ["Base", "IdempotencyKey", "Order", "OrderLine", "OrderStatus", "Product", "User"]
+__all__ = [
+    "Base",
+    "DeliveryStatus",
+    "EmailKind",
+    "EmailMessage",
+    "EmailStatus",
+    "Event",
+    "EventType",
+    "IdempotencyKey",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "PasswordResetRequest",
+    "PasswordResetToken",
+    "Product",
+    "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "job_table",
+]
