@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -163,7 +164,30 @@ class Consumer:
 
 
 @contextlib.asynccontextmanager
-async def running(consumer: Consumer) -> Any:
+async def consuming(settings: Settings, database: Database, url: str) -> AsyncIterator[Consumer]:
+    """For a lifespan: the webhook client and mailer, and a consumer running on them.
+
+    Closed in reverse order: the consumer stops (its running jobs finish) before the
+    webhook session closes.
+    """
+    webhooks = WebhookClient.open(settings)
+    try:
+        consumer = Consumer(
+            settings=settings,
+            database=database,
+            url=url,
+            webhooks=webhooks,
+            mailer=Mailer(settings),
+            concurrency=settings.worker_concurrency,
+        )
+        async with running(consumer):
+            yield consumer
+    finally:
+        await webhooks.close()
+
+
+@contextlib.asynccontextmanager
+async def running(consumer: Consumer) -> AsyncIterator[Consumer]:
     """Run ``consumer`` (and its age sampler) for the life of the block."""
     task = asyncio.create_task(consumer.run(), name="job-consumer")
     sampler = asyncio.create_task(consumer.sample_queue_age(), name="job-queue-age")

@@ -7,28 +7,17 @@ from contextlib import asynccontextmanager
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
-from ecommerce.services.consumer import Consumer, running
-from ecommerce.services.mailer import Mailer
-from ecommerce.services.webhook_client import WebhookClient
+from ecommerce.services import consumer
+from ecommerce.services.consumer import Consumer
 
 
 @asynccontextmanager
 async def consuming(settings: Settings) -> AsyncIterator[Consumer]:
-    """A consumer like a web worker's, on its own pool, for the life of the block."""
+    """A consumer like a web worker's, on a pool of its own, for the life of the block."""
     assert settings.database_url is not None
     database = Database.connect(settings, settings.database_url)
-    webhooks = WebhookClient.open(settings)
     try:
-        consumer = Consumer(
-            settings=settings,
-            database=database,
-            url=settings.database_url,
-            webhooks=webhooks,
-            mailer=Mailer(settings),
-            concurrency=settings.worker_concurrency,
-        )
-        async with running(consumer):
-            yield consumer
+        async with consumer.consuming(settings, database, settings.database_url) as running:
+            yield running
     finally:
-        await webhooks.close()
         await database.dispose()
