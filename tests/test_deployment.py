@@ -332,3 +332,21 @@ def test_promql_reader_finds_metrics_not_functions_or_labels() -> None:
         " / on (instance) group_left y_total > bool 1"
     )
     assert promql_metric_names(expression) == {"x_bucket", "y_total"}
+
+
+def test_compose_has_a_mail_catcher_and_a_job_worker(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    mailpit = services["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit:")
+    assert "127.0.0.1:8025:8025" in mailpit["ports"]
+    app_env = services["app"]["environment"]
+    assert app_env["ECOMMERCE_SMTP_URL"] == "smtp://mailpit:1025"
+    worker = services["worker"]
+    assert worker["command"] == ["worker"]
+    assert worker["depends_on"]["db"]["condition"] == "service_healthy"
+    # The same configuration as the web workers (YAML merge), less the gunicorn metrics.
+    worker_env = worker["environment"]
+    assert worker_env["ECOMMERCE_DATABASE_URL"] == app_env["ECOMMERCE_DATABASE_URL"]
+    assert worker_env["ECOMMERCE_SMTP_URL"] == app_env["ECOMMERCE_SMTP_URL"]
+    known = {"ECOMMERCE_" + name.upper() for name in Settings.model_fields}
+    assert not set(worker_env) - known - GUNICORN_VARIABLES - OTHER_VARIABLES
