@@ -196,12 +196,17 @@ def positive_int(value: str) -> int:
 
 
 def _admin_password(args: argparse.Namespace) -> str:
-    if args.password:
-        password: str = args.password
-        return password
+    """From stdin (``--password-stdin``), else ECOMMERCE_FIRST_ADMIN_PASSWORD, else a
+    prompt: never from the command line, where ``ps`` and shell histories show it."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
     from_env = os.environ.get(ENV_PREFIX + "FIRST_ADMIN_PASSWORD")
     if from_env:
         return from_env
+    if not sys.stdin.isatty():
+        raise SystemExit(
+            "create-admin: no password: give --password-stdin or set ECOMMERCE_FIRST_ADMIN_PASSWORD"
+        )
     password = getpass.getpass("Admin password: ")
     if password != getpass.getpass("Repeat it: "):
         raise SystemExit("create-admin: the passwords differ")
@@ -209,9 +214,10 @@ def _admin_password(args: argparse.Namespace) -> str:
 
 
 def create_admin(args: argparse.Namespace) -> int:
-    """Create the admin, or make an existing user admin (its password kept unless
-    ``--reset-password``). Safe to run while the service runs, or twice."""
-    from ecommerce.services.user import ensure_admin
+    """Create the admin; an existing customer is made admin only with
+    ``--promote-existing``; its password is kept unless ``--reset-password``. Safe to run
+    while the service runs, or twice."""
+    from ecommerce.services.user import AdminOutcome, ensure_admin
 
     settings = prepare_environment()
     configure_logging(json=settings.json_logs, level=settings.log_level)
@@ -231,8 +237,19 @@ def create_admin(args: argparse.Namespace) -> int:
     run_migrations()
     outcome = in_transaction(
         settings,
-        lambda session: ensure_admin(session, email, password, reset_password=args.reset_password),
+        lambda session: ensure_admin(
+            session,
+            email,
+            password,
+            reset_password=args.reset_password,
+            promote_existing=args.promote_existing,
+        ),
     )
+    if outcome is AdminOutcome.REFUSED:
+        raise SystemExit(
+            f"create-admin: {email} is an existing customer account; add --promote-existing "
+            "to make it admin on purpose"
+        )
     print(f"admin {email}: {outcome.value}")
     return 0
 
@@ -282,13 +299,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create-admin", help="create an admin, or make an existing user admin")
     p.add_argument("--email", help="default: ECOMMERCE_FIRST_ADMIN_EMAIL")
     p.add_argument(
-        "--password",
-        help="default: ECOMMERCE_FIRST_ADMIN_PASSWORD, else asked (not echoed)",
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin (default: "
+        "ECOMMERCE_FIRST_ADMIN_PASSWORD, else asked, not echoed; never an argument, "
+        "which ps would show)",
     )
     p.add_argument(
         "--reset-password",
         action="store_true",
-        help="also set this password when the user exists already",
+        help="also set this password when the user exists already (revokes its tokens)",
+    )
+    p.add_argument(
+        "--promote-existing",
+        action="store_true",
+        help="make an existing customer account admin (refused without it)",
     )
     p.set_defaults(handler=create_admin)
     return parser

@@ -28,12 +28,14 @@ from ecommerce.api.endpoints import (
     webhooks,
 )
 from ecommerce.api.errors import install_error_handlers
+from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
 from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import ensure_database
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
+from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
@@ -72,7 +74,15 @@ async def ensure_first_admin(settings: Settings, database: Database) -> None:
             session, settings.first_admin_email, settings.first_admin_password.get_secret_value()
         )
         await session.commit()
-    if outcome is not user_service.AdminOutcome.UNCHANGED:
+    if outcome is user_service.AdminOutcome.REFUSED:
+        logger.error(
+            "ECOMMERCE_FIRST_ADMIN_EMAIL %s belongs to an existing account that is not an "
+            "admin: it was NOT promoted (whoever registered it would become admin). To "
+            "promote it on purpose: ecommerce create-admin --email %s --promote-existing",
+            settings.first_admin_email,
+            settings.first_admin_email,
+        )
+    elif outcome is not user_service.AdminOutcome.UNCHANGED:
         logger.info("first admin %s: %s", settings.first_admin_email, outcome.value)
 
 
@@ -81,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         active = settings or load_settings()
         configure_logging(json=active.json_logs, level=active.log_level)
+        configure_hashing(active)
         async with AsyncExitStack() as stack:
             database = Database.connect(active, await resolve_database_url(active))
             stack.push_async_callback(database.dispose)
@@ -123,7 +134,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(webhooks.router)
     app.include_router(metrics.router)
+    app.add_middleware(BodyLimitMiddleware)  # innermost guard: its 413 gets a request id
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.
     app.add_middleware(TelemetryMiddleware)
     return app

@@ -62,6 +62,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "jwt_secret": TEST_JWT_SECRET,
         "log_level": "INFO",
+        # Hashing slots of this worktree's tests only (the default is host-wide, shared
+        # with every other suite running on the machine).
+        "hash_slot_dir": ROOT / ".data" / "hash-slots",
+        # Bursts of sign-ins in tests queue on the shared CPU; they must not time out.
+        "hash_wait_seconds": 30.0,
         **overrides,
     }
     return Settings(_env_file=None, **values)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
@@ -80,14 +81,37 @@ async def test_concurrent_ensure_admin_on_separate_sessions(
     assert len(await users_named(admin_engine, EMAIL)) == 1
 
 
-async def test_existing_customer_is_promoted_and_keeps_the_password(
+async def test_existing_customer_is_not_promoted_by_the_setting(
+    client: AsyncClient, database_url: str, admin_engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Someone registered the first admin's e-mail before the service started: start-up
+    logs an error and leaves that account a customer, with its own password."""
+    await create_user(admin_engine, "Root@Example.com", "customer's own password")
+    app = create_app(admin_settings(database_url))
+    with caplog.at_level("ERROR", logger="ecommerce"):
+        async with LifespanManager(app):
+            pass
+    assert any(
+        "NOT promoted" in r.getMessage() and "--promote-existing" in r.getMessage()
+        for r in caplog.records
+    )
+    rows = await users_named(admin_engine, EMAIL)
+    assert len(rows) == 1 and not rows[0].is_admin
+    wrong = await client.post("/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
+    assert wrong.status_code == 401
+
+
+async def test_promote_existing_on_purpose_keeps_the_password(
     client: AsyncClient, settings: Settings, database_url: str, admin_engine: AsyncEngine
 ) -> None:
     await create_user(admin_engine, "Root@Example.com", "customer's own password")
     database = Database.connect(settings, database_url)
     try:
         async with database.session() as session:
-            assert await ensure_admin(session, EMAIL, PASSWORD) is AdminOutcome.PROMOTED
+            assert await ensure_admin(session, EMAIL, PASSWORD) is AdminOutcome.REFUSED
+            outcome = await ensure_admin(session, EMAIL, PASSWORD, promote_existing=True)
+            assert outcome is AdminOutcome.PROMOTED
             await session.commit()
         async with database.session() as session:
             assert await ensure_admin(session, EMAIL, PASSWORD) is AdminOutcome.UNCHANGED
@@ -102,23 +126,34 @@ async def test_existing_customer_is_promoted_and_keeps_the_password(
     assert wrong.status_code == 401
 
 
-def run_cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:
+def run_cli(
+    database_url: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    ok: bool = True,
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "ecommerce.cli", *args],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "ECOMMERCE_DATABASE_URL": database_url, **(env or {})},
+        input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 async def test_cli_create_admin(database_url: str, client: AsyncClient) -> None:
-    out = run_cli(database_url, "create-admin", "--email", EMAIL, "--password", PASSWORD)
+    out = run_cli(
+        database_url, "create-admin", "--email", EMAIL, "--password-stdin", stdin=PASSWORD + "\n"
+    ).stdout
     assert f"admin {EMAIL}: created" in out
+    old_token = await login(client, EMAIL, PASSWORD)
     # Again, with the password from the environment and a reset: still one admin.
     out = run_cli(
         database_url,
@@ -127,26 +162,43 @@ async def test_cli_create_admin(database_url: str, client: AsyncClient) -> None:
         EMAIL,
         "--reset-password",
         env={"ECOMMERCE_FIRST_ADMIN_PASSWORD": "a brand new password"},
-    )
+    ).stdout
     assert f"admin {EMAIL}: password_reset" in out
+    # The reset revoked the tokens issued before it.
+    assert (await client.get("/api/v1/users/me", headers=old_token)).status_code == 401
     headers = await login(client, EMAIL, "a brand new password")
     assert (await client.get("/api/v1/users/me", headers=headers)).json()["is_admin"] is True
 
 
+async def test_cli_promotes_a_customer_only_on_purpose(
+    database_url: str, admin_engine: AsyncEngine, client: AsyncClient
+) -> None:
+    await create_user(admin_engine, EMAIL, "customer's own password")
+    env = {"ECOMMERCE_FIRST_ADMIN_PASSWORD": PASSWORD}
+    refused = run_cli(database_url, "create-admin", "--email", EMAIL, env=env, ok=False)
+    assert refused.returncode != 0
+    assert "--promote-existing" in refused.stderr
+    assert not (await users_named(admin_engine, EMAIL))[0].is_admin
+    out = run_cli(database_url, "create-admin", "--email", EMAIL, "--promote-existing", env=env)
+    assert f"admin {EMAIL}: promoted" in out.stdout
+    assert (await users_named(admin_engine, EMAIL))[0].is_admin
+
+
 def test_cli_create_admin_refuses_bad_input(database_url: str) -> None:
-    for args in (["--email", "not-an-email", "--password", PASSWORD],
-                 ["--email", EMAIL, "--password", "short"]):  # fmt: skip
-        result = subprocess.run(
-            [sys.executable, "-m", "ecommerce.cli", "create-admin", *args],
-            cwd=ROOT,
-            env={"PATH": "/usr/bin:/bin", "ECOMMERCE_DATABASE_URL": database_url},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    cases = [
+        (["--email", "not-an-email", "--password-stdin"], PASSWORD + "\n"),
+        (["--email", EMAIL, "--password-stdin"], "short\n"),
+        (["--email", EMAIL], ""),  # no password anywhere, stdin not a terminal
+    ]
+    for args, stdin in cases:
+        result = run_cli(database_url, "create-admin", *args, stdin=stdin, ok=False)
         assert result.returncode != 0
         assert "create-admin:" in result.stderr
+    # A password on the command line is not an option at all.
+    result = run_cli(
+        database_url, "create-admin", "--email", EMAIL, "--password", PASSWORD, ok=False
+    )
+    assert result.returncode == 2
 
 
 async def test_gunicorn_workers_starting_together_create_one_admin(

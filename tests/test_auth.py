@@ -185,13 +185,15 @@ async def test_event_loop_serves_health_while_20_logins_hash(
     moment. Had hashing run on the loop, no request could complete while a hash ran,
     and the thread counter would stay at zero.
     """
-    await create_user(admin_engine, "busy@example.com")
+    # One account per login: 19 wrong guesses on one account would trip its sign-in limit.
+    for i in range(20):
+        await create_user(admin_engine, f"busy{i}@example.com")
     logins = asyncio.gather(
         *(
-            client.post(TOKEN, data={"username": "busy@example.com", "password": f"guess-{i}"})
+            client.post(TOKEN, data={"username": f"busy{i}@example.com", "password": f"guess-{i}"})
             for i in range(19)
         ),
-        client.post(TOKEN, data={"username": "busy@example.com", "password": DEFAULT_PASSWORD}),
+        client.post(TOKEN, data={"username": "busy19@example.com", "password": DEFAULT_PASSWORD}),
     )
     hashing_seen: list[int] = []
     while not logins.done():

@@ -159,6 +159,7 @@ def test_compose_file_matches_the_compose_specification() -> None:
             "--builtin-schema",
             "vendor.compose-spec",
             str(COMPOSE),
+            str(ROOT / "docker-compose.demo.yml"),
         ],
         capture_output=True,
         text=True,
@@ -185,7 +186,6 @@ def test_app_waits_for_a_healthy_database_and_can_scale(compose: dict[str, Any])
     services = compose["services"]
     app = services["app"]
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
-    assert app["depends_on"]["gateway"]["condition"] == "service_healthy"
     # A fixed host port would stop a second replica from starting.
     assert "ports" not in app
     assert "container_name" not in app
@@ -193,11 +193,32 @@ def test_app_waits_for_a_healthy_database_and_can_scale(compose: dict[str, Any])
     env = app["environment"]
     assert env["ECOMMERCE_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert "@db:5432/" in env["ECOMMERCE_DATABASE_URL"]
-    assert env["ECOMMERCE_PAYMENT_GATEWAY_URL"] == "http://gateway:8090"
+    assert env["ECOMMERCE_PAYMENT_GATEWAY_URL"].startswith("${ECOMMERCE_PAYMENT_GATEWAY_URL:?")
     assert env["ECOMMERCE_JWT_SECRET"].startswith("${ECOMMERCE_JWT_SECRET:?")
     proxy = services["proxy"]
     assert proxy["depends_on"]["app"]["condition"] == "service_healthy"
     assert proxy["ports"]
+
+
+def test_the_stack_runs_in_production_with_every_secret_required(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    env = services["app"]["environment"]
+    assert env["ECOMMERCE_ENVIRONMENT"] == "production"
+    for name in ("ECOMMERCE_JWT_SECRET", "ECOMMERCE_PAYMENT_GATEWAY_URL",
+                 "ECOMMERCE_PAYMENT_GATEWAY_API_KEY"):  # fmt: skip
+        assert env[name].startswith("${" + name + ":?"), name
+    assert ":?" in env["ECOMMERCE_DATABASE_URL"]  # the database password too
+    assert services["db"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    grafana = services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    assert grafana.startswith("${GRAFANA_ADMIN_PASSWORD:?")
+    # The fake gateway only with the demo profile, and the demo override points at it.
+    assert services["gateway"]["profiles"] == ["demo"]
+    demo = load_yaml(ROOT / "docker-compose.demo.yml")["services"]["app"]
+    assert demo["environment"]["ECOMMERCE_ENVIRONMENT"] == "development"
+    assert demo["environment"]["ECOMMERCE_PAYMENT_GATEWAY_URL"] == "http://gateway:8090"
+    assert demo["depends_on"]["gateway"]["condition"] == "service_healthy"
 
 
 def test_app_variables_are_ones_the_service_reads(compose: dict[str, Any]) -> None:
@@ -334,13 +355,10 @@ def test_promql_reader_finds_metrics_not_functions_or_labels() -> None:
     assert promql_metric_names(expression) == {"x_bucket", "y_total"}
 
 
-def test_compose_has_a_mail_catcher_and_a_job_worker(compose: dict[str, Any]) -> None:
+def test_compose_has_a_job_worker_and_a_demo_mail_catcher(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    mailpit = services["mailpit"]
-    assert mailpit["image"].startswith("axllent/mailpit:")
-    assert "127.0.0.1:8025:8025" in mailpit["ports"]
     app_env = services["app"]["environment"]
-    assert app_env["ECOMMERCE_SMTP_URL"] == "smtp://mailpit:1025"
+    assert app_env["ECOMMERCE_SMTP_URL"].startswith("${ECOMMERCE_SMTP_URL:?")
     worker = services["worker"]
     assert worker["command"] == ["worker"]
     assert worker["depends_on"]["db"]["condition"] == "service_healthy"
@@ -350,3 +368,11 @@ def test_compose_has_a_mail_catcher_and_a_job_worker(compose: dict[str, Any]) ->
     assert worker_env["ECOMMERCE_SMTP_URL"] == app_env["ECOMMERCE_SMTP_URL"]
     known = {"ECOMMERCE_" + name.upper() for name in Settings.model_fields}
     assert not set(worker_env) - known - GUNICORN_VARIABLES - OTHER_VARIABLES
+    mailpit = services["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit:")
+    assert mailpit["profiles"] == ["demo"]
+    assert "127.0.0.1:8025:8025" in mailpit["ports"]
+    demo = load_yaml(ROOT / "docker-compose.demo.yml")["services"]
+    for name in ("app", "worker"):
+        assert demo[name]["environment"]["ECOMMERCE_SMTP_URL"] == "smtp://mailpit:1025"
+        assert demo[name]["environment"]["ECOMMERCE_ENVIRONMENT"] == "development"

@@ -13,7 +13,7 @@ from ecommerce.api.middlewares import set_log_user
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.core.errors import Forbidden, NotAuthenticated
-from ecommerce.core.security import INVALID_CREDENTIALS, decode_access_token
+from ecommerce.core.security import INVALID_CREDENTIALS, decode_access_token, token_is_current
 from ecommerce.models import User
 from ecommerce.repositories.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from ecommerce.services import user as user_service
@@ -57,12 +57,14 @@ async def get_optional_user(
     """
     if token is None:
         return None
-    user_id = decode_access_token(token, settings)
+    claims = decode_access_token(token, settings)
     async with database.session() as session:
-        user = await user_service.get(session, user_id)
+        user = await user_service.get(session, claims.user_id)
         if user is not None:
             session.expunge(user)  # a plain loaded object, usable after the session ends
-    if user is None:  # a valid signature for an account that no longer exists
+    # A valid signature for an account that no longer exists, or a token issued before a
+    # password change (revoked).
+    if user is None or not token_is_current(claims, user.token_version):
         raise NotAuthenticated(INVALID_CREDENTIALS)
     set_log_user(request, user.id)
     return user

@@ -29,13 +29,12 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # ``ctx`` may hold exception objects; drop the echo of secrets such as passwords.
-    errors = []
-    for error in exc.errors():
-        error = {k: v for k, v in error.items() if k not in ("ctx", "url")}
-        if any(isinstance(p, str) and "password" in p for p in error.get("loc", ())):
-            error.pop("input", None)
-        errors.append(error)
+    # The answer names the field and the problem, never the submitted value: ``input``
+    # would echo passwords and card tokens (into client logs, proxies, error trackers).
+    # ``ctx`` may hold exception objects and the values a constraint compared against.
+    errors = [
+        {k: v for k, v in error.items() if k in ("type", "loc", "msg")} for error in exc.errors()
+    ]
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 

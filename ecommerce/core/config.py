@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +26,17 @@ ENV_PREFIX = "ECOMMERCE_"
 # The bundled fake gateway (``ecommerce fake-gateway``) listens here with this key.
 FAKE_GATEWAY_URL = "http://127.0.0.1:8090"
 FAKE_GATEWAY_API_KEY = "sk_test_ecommerce"
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class ConfigError(Exception):
@@ -94,6 +107,27 @@ class Settings(BaseSettings):
     password_reset_window_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = 3600
     log_json: bool | None = None  # None: JSON in production, readable in development
 
+    # --- Limits and abuse (counters in PostgreSQL: they hold across workers and hosts) ---
+    # Failed sign-ins per e-mail within the window; past it sign-in answers 429.
+    login_max_failures: Annotated[int, Field(ge=1, le=10_000)] = 10
+    login_window_seconds: Annotated[int, Field(ge=1, le=7 * 86400)] = 900
+    # Declined charges per user within the window; past it checkout is 429 (card testing).
+    decline_limit: Annotated[int, Field(ge=1, le=10_000)] = 5
+    decline_window_seconds: Annotated[int, Field(ge=1, le=7 * 86400)] = 3600
+    # Per client address on register, sign-in and order creation: off unless set (behind
+    # a proxy the address is only right when uvicorn trusts the proxy's headers).
+    client_rate_limit: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    client_rate_window_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
+    # Request bodies larger than this are refused with 413 before they are read.
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
+    # Password hashes running at once on this host (every worker shares the slots) and
+    # how long a request waits for one before answering 503.
+    hash_max_concurrent: Annotated[int, Field(ge=1, le=256)] = max(2, min(8, os.cpu_count() or 2))
+    hash_wait_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # Where the host-wide hashing slots live (lock files); unset: a directory under /tmp
+    # private to this user.
+    hash_slot_dir: Path | None = None
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_url(cls, value: str | None) -> str | None:
@@ -135,6 +169,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ECOMMERCE_PAYMENT_GATEWAY_URL: production refuses the bundled fake gateway "
                 "and its test key"
+            )
+        if self.payment_gateway_url.scheme != "https" and not _is_loopback(
+            self.payment_gateway_url.host
+        ):
+            # Card tokens and the API key would cross the network in clear text.
+            raise ValueError(
+                "ECOMMERCE_PAYMENT_GATEWAY_URL: production needs an https:// gateway "
+                "(http:// only on a loopback address)"
             )
         return self
 

@@ -83,3 +83,25 @@ class GatewayTimeout(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
     default_detail = "Service temporarily unavailable"
+
+
+class TooManyRequests(DomainError):
+    """A caller went past a limit; ``Retry-After`` says when to come back (seconds)."""
+
+    status_code = 429
+    default_detail = "Too many requests; retry later"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = max(1, retry_after)
+        self.headers = {"Retry-After": str(self.retry_after)}
+
+
+class Overloaded(ServiceUnavailable):
+    """A bounded resource (the hashing slots) stayed full for the whole wait."""
+
+    default_detail = "The service is busy; retry shortly"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers = {"Retry-After": str(max(1, retry_after))}

@@ -11,6 +11,7 @@ from ecommerce.models.event import (
 )
 from ecommerce.models.idempotency import IdempotencyKey
 from ecommerce.models.job import job_table
+from ecommerce.models.limit import LimitCounter
 from ecommerce.models.order import Order, OrderLine, OrderStatus
 from ecommerce.models.password_reset import PasswordResetRequest, PasswordResetToken
 from ecommerce.models.product import Product
@@ -25,6 +26,7 @@ __all__ = [
     "Event",
     "EventType",
     "IdempotencyKey",
+    "LimitCounter",
     "Order",
     "OrderLine",
     "OrderStatus",

@@ -20,4 +20,7 @@ class User(Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str | None] = mapped_column(String(200))
     is_admin: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # Bumped by every password change or reset: tokens carry the version they were issued
+    # under, and an older one is refused (revocation without a token blocklist).
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()

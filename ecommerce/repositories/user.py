@@ -49,10 +49,12 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
 async def make_admin(
     session: AsyncSession, email: str, hashed_password: str | None = None
 ) -> User | None:
-    """Give the user with this e-mail the admin role (and a new password, when given)."""
+    """Give the user with this e-mail the admin role (and a new password, when given:
+    that revokes every token issued before, like any password change)."""
     values: dict[str, object] = {"is_admin": True}
     if hashed_password is not None:
         values["hashed_password"] = hashed_password
+        values["token_version"] = User.token_version + 1
     statement = (
         update(User)
         .where(func.lower(User.email) == email.lower())
@@ -61,3 +63,25 @@ async def make_admin(
         .execution_options(populate_existing=True)
     )
     return (await session.scalars(statement)).one_or_none()
+
+
+async def set_password(session: AsyncSession, user_id: int, hashed_password: str) -> bool:
+    """Store a new password hash and bump the token version (revoking older tokens)."""
+    statement = (
+        update(User)
+        .where(User.id == user_id)
+        .values(hashed_password=hashed_password, token_version=User.token_version + 1)
+        .returning(User.id)
+    )
+    return (await session.scalars(statement)).one_or_none() is not None
+
+
+async def bump_token_version(session: AsyncSession, user_id: int) -> bool:
+    """Make every token issued so far for this user stale."""
+    statement = (
+        update(User)
+        .where(User.id == user_id)
+        .values(token_version=User.token_version + 1)
+        .returning(User.id)
+    )
+    return (await session.scalars(statement)).one_or_none() is not None

@@ -22,6 +22,8 @@ class AdminOutcome(enum.StrEnum):
     PROMOTED = "promoted"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - an outcome, not a password
     UNCHANGED = "unchanged"
+    # The e-mail belongs to a customer and promotion was not asked for: left as it is.
+    REFUSED = "refused"
 
 
 async def register(database: Database, data: UserCreate) -> User:
@@ -64,12 +66,22 @@ async def get(session: AsyncSession, user_id: int) -> User | None:
 
 
 async def ensure_admin(
-    session: AsyncSession, email: str, password: str, *, reset_password: bool = False
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    reset_password: bool = False,
+    promote_existing: bool = False,
 ) -> AdminOutcome:
     """Make sure an admin with this e-mail exists; safe when many processes race.
 
     - no such user: create it as admin with this password;
-    - a user exists: make it admin and keep its password, unless ``reset_password``.
+    - an admin exists: nothing changes, unless ``reset_password`` (which also revokes
+      every token issued before);
+    - a non-admin exists: ``REFUSED`` and nothing changes, unless ``promote_existing``.
+      Whoever registered that e-mail first must not become admin because a setting
+      names it (``ECOMMERCE_FIRST_ADMIN_EMAIL`` never promotes); an operator does it on
+      purpose with ``ecommerce create-admin --promote-existing``.
 
     Creation is ``INSERT ... ON CONFLICT DO NOTHING`` on the lower(email) index, so when
     several workers start at once exactly one inserts and the others see the row.
@@ -86,6 +98,8 @@ async def ensure_admin(
         existing = await user_repo.get_by_email(session, email)
         if existing is None:  # pragma: no cover - users are never deleted
             raise Conflict("The user disappeared while being made admin")
+    if not existing.is_admin and not promote_existing:
+        return AdminOutcome.REFUSED
     if reset_password:
         await user_repo.make_admin(session, email, await security.hash_password(password))
         return AdminOutcome.PASSWORD_RESET

@@ -6,7 +6,7 @@ pgqueuer releases that change its schema are applied with pgqueuer's own upgrade
 (``pgq upgrade``, or ``Queries.apply_upgrade``) in a revision of their own.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-01 19:30:00
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.util import await_
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

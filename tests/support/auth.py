@@ -71,7 +71,7 @@ async def login(
 
 
 def bearer(user: User, settings: Settings) -> dict[str, str]:
-    token, _ = create_access_token(user.id, settings)
+    token, _ = create_access_token(user.id, settings, user.token_version)
     return {"Authorization": f"Bearer {token}"}
 
 

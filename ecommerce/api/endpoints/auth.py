@@ -9,10 +9,12 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from ecommerce.api.dependencies import DatabaseDep, SettingsDep
 from ecommerce.api.errors import error_responses
-from ecommerce.core.errors import Conflict, NotAuthenticated
+from ecommerce.api.limits import ClientLimited
+from ecommerce.core.errors import Conflict, NotAuthenticated, Overloaded, TooManyRequests
 from ecommerce.core.security import create_access_token
 from ecommerce.models import User
 from ecommerce.schemas.user import Token, UserCreate, UserRead
+from ecommerce.services import credentials
 from ecommerce.services import user as user_service
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -25,9 +27,9 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     summary="Register a customer account",
     description="E-mails are unique whatever their case. Nobody can register as admin: "
     "unknown fields such as `is_admin` are refused with 422.",
-    responses=error_responses(Conflict),
+    responses=error_responses(Conflict, TooManyRequests, Overloaded),
 )
-async def register_user(data: UserCreate, database: DatabaseDep) -> User:
+async def register_user(data: UserCreate, database: DatabaseDep, _: ClientLimited) -> User:
     return await user_service.register(database, data)
 
 
@@ -37,16 +39,19 @@ async def register_user(data: UserCreate, database: DatabaseDep) -> User:
     summary="Sign in: exchange e-mail and password for an access token",
     description="OAuth2 password form: `username` is the e-mail. Send the token as "
     "`Authorization: Bearer <access_token>`. A wrong e-mail and a wrong password get "
-    "the same 401.",
-    responses=error_responses(NotAuthenticated),
+    "the same 401. After `ECOMMERCE_LOGIN_MAX_FAILURES` failed sign-ins for one e-mail "
+    "within `ECOMMERCE_LOGIN_WINDOW_SECONDS`, sign-in for that e-mail answers 429 with "
+    "`Retry-After` (even with the right password) until the window has passed.",
+    responses=error_responses(NotAuthenticated, TooManyRequests, Overloaded),
 )
 async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     database: DatabaseDep,
     settings: SettingsDep,
+    _: ClientLimited,
 ) -> Token:
     # No SessionDep here: it would check a bearer token the client may still send, and
     # an expired one must not stop the user from signing in again.
-    user = await user_service.authenticate(database, form.username, form.password)
-    token, expires_in = create_access_token(user.id, settings)
+    user = await credentials.sign_in(database, settings, form.username, form.password)
+    token, expires_in = create_access_token(user.id, settings, user.token_version)
     return Token(access_token=token, expires_in=expires_in)

@@ -1,0 +1,47 @@
+"""hardening: token versions for revocation, windowed limit counters
+
+- ``user.token_version``: every access token carries the version it was issued under;
+  a password change or reset bumps it, so every older token is refused at once.
+- ``limit_counter``: one row per (limit, subject) window; sign-in failures, declined
+  cards and optional per-client limits count there with one ``INSERT ... ON CONFLICT DO
+  UPDATE`` per event, so they hold across every worker and instance.
+
+Revision ID: 0007
+Revises: 0004
+Create Date: 2026-12-01 19:30:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "user",
+        sa.Column("token_version", sa.Integer(), server_default="0", nullable=False),
+    )
+    op.create_table(
+        "limit_counter",
+        sa.Column("key", sa.String(length=400), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_limit_counter")),
+    )
+    # Purging expired windows walks this index, never the whole table.
+    op.create_index(op.f("ix_limit_counter_expires_at"), "limit_counter", ["expires_at"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_limit_counter_expires_at"), table_name="limit_counter")
+    op.drop_table("limit_counter")
+    op.drop_column("user", "token_version")
