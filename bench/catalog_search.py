@@ -23,8 +23,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ecommerce.core.embedded_postgres import create_database, server_url, start_server
+from ecommerce.core.paging import PageRequest
 from ecommerce.launcher import migrate
-from ecommerce.repositories.pagination import PageRequest, page_statement
+from ecommerce.repositories.pagination import page_statement
 from ecommerce.repositories.product import search_statement
 
 ROOT = Path(__file__).resolve().parent.parent

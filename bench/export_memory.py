@@ -34,10 +34,10 @@ from sqlalchemy import func, select, text
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import create_database, server_url, start_server
+from ecommerce.devtools.demo_catalog import seed_catalog
+from ecommerce.devtools.synthetic_orders import seed_synthetic_orders
 from ecommerce.launcher import migrate
 from ecommerce.models import Order
-from ecommerce.services.order_history import seed_order_history
-from ecommerce.services.seed import seed_catalog
 from ecommerce.services.user import ensure_admin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,7 @@ async def prepare(url: str, orders: int) -> None:
                     last[0] = time.monotonic()
                     print(f"  {phase}: {done:,}/{total:,}", flush=True)
 
-            summary = await seed_order_history(
+            summary = await seed_synthetic_orders(
                 database, orders, currency=settings.currency, progress=progress
             )
             print(

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ecommerce.core.config import ENV_PREFIX, FAKE_GATEWAY_API_KEY, FAKE_GATEWAY_URL, Settings
 from ecommerce.core.database import Database
 from ecommerce.core.logging import configure_logging
-from ecommerce.fake_gateway import run as run_fake_gateway
-from ecommerce.fake_gateway.process import fake_gateway_beside
+from ecommerce.devtools.fake_gateway import run as run_fake_gateway
+from ecommerce.devtools.fake_gateway.process import fake_gateway_beside
 from ecommerce.launcher import migrate as run_migrations
 from ecommerce.launcher import prepare_environment, settings_or_exit
 from ecommerce.schemas.user import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -39,10 +39,8 @@ def in_transaction(
         assert settings.database_url is not None, "prepare_environment() sets the URL"
         database = Database.connect(settings, settings.database_url)
         try:
-            async with database.session() as session:
-                result = await work(session)
-                await session.commit()
-                return result
+            async with database.transaction() as session:
+                return await work(session)
         finally:
             await database.dispose()
 
@@ -50,7 +48,7 @@ def in_transaction(
 
 
 def seed_demo_catalog(settings: Settings) -> None:
-    from ecommerce.services.seed import seed_catalog
+    from ecommerce.devtools.demo_catalog import seed_catalog
 
     inserted, total = in_transaction(
         settings, lambda session: seed_catalog(session, settings.currency)
@@ -122,17 +120,17 @@ def fake_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
-def seed_order_history(settings: Settings, orders: int) -> None:
+def seed_synthetic_orders(settings: Settings, orders: int) -> None:
     """Append ``orders`` generated orders, with a progress bar and a summary."""
     from rich.console import Console
     from rich.progress import MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
 
-    from ecommerce.services.order_history import HistorySummary
-    from ecommerce.services.order_history import seed_order_history as generate
+    from ecommerce.devtools.synthetic_orders import SyntheticOrdersSummary
+    from ecommerce.devtools.synthetic_orders import seed_synthetic_orders as generate
 
     console = Console()
 
-    async def run() -> HistorySummary:
+    async def run() -> SyntheticOrdersSummary:
         assert settings.database_url is not None, "prepare_environment() sets the URL"
         database = Database.connect(settings, settings.database_url)
         columns = (
@@ -184,7 +182,7 @@ def seed(args: argparse.Namespace) -> int:
     run_migrations()
     seed_demo_catalog(settings)
     if args.orders:
-        seed_order_history(settings, args.orders)
+        seed_synthetic_orders(settings, args.orders)
     return 0
 
 

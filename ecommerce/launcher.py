@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ecommerce.core.config import ENV_PREFIX, ConfigError, Settings, load_settings
-from ecommerce.core.embedded_postgres import ensure_database
+from ecommerce.core.embedded_postgres import resolve_database_url
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # the name prometheus_client reads
 
@@ -52,7 +52,7 @@ def prepare_environment() -> Settings:
     """
     settings = settings_or_exit()
     if settings.database_url is None:
-        os.environ[ENV_PREFIX + "DATABASE_URL"] = ensure_database(settings.data_dir)
+        os.environ[ENV_PREFIX + "DATABASE_URL"] = resolve_database_url(None, settings.data_dir)
     if not os.environ.get(ENV_PREFIX + "JWT_SECRET") and not settings.is_production:
         os.environ[ENV_PREFIX + "JWT_SECRET"] = secrets.token_urlsafe(48)
     return settings_or_exit()

@@ -29,14 +29,17 @@ from ecommerce.api.endpoints import (
 )
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
+from ecommerce.api.idempotency import install_replay_handler
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
+from ecommerce.api.resources import STATE_KEY, Resources
 from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
-from ecommerce.core.embedded_postgres import ensure_database
+from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import instrument, observe_gateway_request
 from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
+from ecommerce.services.consumer import consuming
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -56,24 +59,15 @@ async def background_task(work: Coroutine[Any, Any, None], name: str) -> AsyncIt
             await task
 
 
-async def resolve_database_url(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
-    # Normally the launcher started it before forking and exported the URL; this path
-    # serves a bare `uvicorn ecommerce.main:app`. Blocking work goes to a thread.
-    return await anyio.to_thread.run_sync(ensure_database, settings.data_dir)
-
-
 async def ensure_first_admin(settings: Settings, database: Database) -> None:
     """ECOMMERCE_FIRST_ADMIN_*: that admin exists once start-up is done (every worker
     runs this; the insert is arbitrated by the unique e-mail index, so one creates it)."""
     if settings.first_admin_email is None or settings.first_admin_password is None:
         return
-    async with database.session() as session:
+    async with database.transaction() as session:
         outcome = await user_service.ensure_admin(
             session, settings.first_admin_email, settings.first_admin_password.get_secret_value()
         )
-        await session.commit()
     if outcome is user_service.AdminOutcome.REFUSED:
         logger.error(
             "ECOMMERCE_FIRST_ADMIN_EMAIL %s belongs to an existing account that is not an "
@@ -88,35 +82,44 @@ async def ensure_first_admin(settings: Settings, database: Database) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
+        """The composition root: builds every long-lived resource, closes them in reverse."""
         active = settings or load_settings()
         configure_logging(json=active.json_logs, level=active.log_level)
         configure_hashing(active)
         async with AsyncExitStack() as stack:
-            database = Database.connect(active, await resolve_database_url(active))
+            # Normally the launcher started the embedded server before forking and
+            # exported the URL; resolving here serves a bare `uvicorn ecommerce.main:app`.
+            url = await anyio.to_thread.run_sync(
+                resolve_database_url, active.database_url, active.data_dir
+            )
+            database = Database.connect(active, url)
             stack.push_async_callback(database.dispose)
-            app.state.database = database  # for tests and tools that hold the app
             pool_capacity = active.db_pool_size + active.db_max_overflow
             await stack.enter_async_context(instrument(database, pool_capacity))
             gateway = PaymentGateway.open(active)  # the one gateway session of this process
             gateway.request_observers.append(observe_gateway_request)
             stack.push_async_callback(gateway.close)
-            app.state.gateway = gateway
             await ensure_first_admin(active, database)
-            export_slots = ExportSlots(active.export_max_concurrent)
-            reconciler = Reconciler(database, gateway, active)
-            app.state.reconciler = reconciler
-            app.state.settings = active
+            consumer = None
+            if active.worker_in_process:
+                # Entered after the pool: on the way out it stops (letting its running
+                # jobs finish) and closes the webhook session before the pool closes.
+                consumer = await stack.enter_async_context(consuming(active, database, url))
+            resources = Resources(
+                settings=active,
+                database=database,
+                gateway=gateway,
+                reconciler=Reconciler(database, gateway, active),
+                export_slots=ExportSlots(active.export_max_concurrent),
+                consumer=consumer,
+            )
             if active.reconciler_enabled:
-                await stack.enter_async_context(background_task(reconciler.run(), "reconciler"))
+                await stack.enter_async_context(
+                    background_task(resources.reconciler.run(), "reconciler")
+                )
             logger.info("started (environment=%s)", active.environment)
-            yield {
-                "settings": active,
-                "database": database,
-                "gateway": gateway,
-                "reconciler": reconciler,
-                "export_slots": export_slots,
-            }
+            yield {STATE_KEY: resources}
             logger.info("shutting down")
 
     app = FastAPIOffline(
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_replay_handler(app)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(users.router)

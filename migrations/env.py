@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ecommerce.core.config import load_settings
-from ecommerce.core.embedded_postgres import ensure_database
+from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.models import Base
 
 config = context.config
@@ -26,7 +26,7 @@ def database_url() -> str:
     if url:
         return url
     settings = load_settings()
-    return settings.database_url or ensure_database(settings.data_dir)
+    return resolve_database_url(settings.database_url, settings.data_dir)
 
 
 def run_migrations_offline() -> None:

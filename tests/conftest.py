@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
 from ecommerce.core.embedded_postgres import create_database, server_url, start_server
 from ecommerce.launcher import migrate
@@ -29,6 +29,7 @@ from ecommerce.main import create_app
 from ecommerce.models import Base
 from tests.support.auth import *  # noqa: F403 - the user/header fixtures
 from tests.support.gateway import FakeGateway, fake_gateway  # noqa: F401 - fixture
+from tests.support.lifespan import Running, running
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "ecommerce_test"
@@ -105,11 +106,22 @@ def app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    async with LifespanManager(app) as manager:
-        transport = ASGITransport(app=manager.app, raise_app_exceptions=False)
-        async with AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+async def running_app(app: FastAPI) -> AsyncIterator[Running]:
+    async with running(app) as started:
+        yield started
+
+
+@pytest.fixture
+def resources(running_app: Running) -> Resources:
+    """What the app's lifespan built (database, gateway, reconciler, ...)."""
+    return running_app.resources
+
+
+@pytest.fixture
+async def client(running_app: Running) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=running_app.asgi, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecommerce.repositories.pagination import PageRequest, decode_cursor, page_statement
+from ecommerce.core.paging import PageRequest, decode_cursor
+from ecommerce.repositories.pagination import page_statement
 from ecommerce.repositories.product import search_statement
 
 PRODUCTS = "/api/v1/products"
@@ -124,7 +125,7 @@ async def test_limit_outside_1_to_100_is_422(client: AsyncClient, limit: str) ->
 
 
 def test_cursor_round_trip() -> None:
-    from ecommerce.repositories.pagination import encode_cursor
+    from ecommerce.core.paging import encode_cursor
 
     for value in (0, 1, 20, 2**63 - 1):
         assert decode_cursor(encode_cursor(value)) == value

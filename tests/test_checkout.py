@@ -11,8 +11,9 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
-from ecommerce.fake_gateway import Mode
+from ecommerce.devtools.fake_gateway import Mode
 from tests.support.gateway import FakeGateway
 from tests.support.shop import (
     assert_money_matches_orders,
@@ -321,7 +322,7 @@ async def test_order_ids_out_of_range_are_422(
 
 
 async def test_the_reconciler_leaves_a_checkout_in_flight_alone(
-    app: Any,
+    resources: Resources,
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -345,7 +346,7 @@ async def test_the_reconciler_leaves_a_checkout_in_flight_alone(
             )
         )
         await asyncio.sleep(0.6 * timeout)
-    reconciler = app.state.reconciler
+    reconciler = resources.reconciler
     while not checkout.done():
         await reconciler.sweep()
         await asyncio.sleep(0.05)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
 from tests.support.gateway import FakeGateway
 from tests.support.shop import new_product
@@ -21,7 +21,7 @@ def settings(settings: Settings) -> Settings:
 
 
 async def test_reads_stay_fast_while_the_gateway_hangs(
-    app: Any,
+    resources: Resources,
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -36,7 +36,7 @@ async def test_reads_stay_fast_while_the_gateway_hangs(
     ]
     # Once every checkout has reserved its stock and reached the gateway, none of them
     # holds a pooled connection: they wait on the network only.
-    database = app.state.database
+    database = resources.database
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         stock = (await client.get(f"/api/v1/products/{product['id']}")).json()["stock"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ecommerce.core.config import Settings
-from ecommerce.fake_gateway.process import fake_gateway_beside, running_fake_gateway
+from ecommerce.devtools.fake_gateway.process import fake_gateway_beside, running_fake_gateway
 from ecommerce.services.payment import PaymentGateway
 from tests.conftest import make_settings
 from tests.support.gateway import FakeGateway

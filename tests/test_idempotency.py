@@ -9,6 +9,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ecommerce.api.resources import Resources
 from tests.support.gateway import FakeGateway
 from tests.support.shop import (
     assert_money_matches_orders,
@@ -163,7 +164,7 @@ async def test_old_keys_are_purged(
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
     admin_engine: AsyncEngine,
-    app: Any,
+    resources: Resources,
 ) -> None:
     product = await new_product(client, admin_headers, stock=5)
     headers = customer_headers | {"Idempotency-Key": "old"}
@@ -174,7 +175,7 @@ async def test_old_keys_are_purged(
         await conn.execute(
             text("UPDATE idempotency_key SET created_at = now() - interval '25 hours'")
         )
-    result = await app.state.reconciler.sweep()
+    result = await resources.reconciler.sweep()
     assert result.purged_keys == 1
     # The key is free again: the same request now places a new order.
     again = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
@@ -183,13 +184,13 @@ async def test_old_keys_are_purged(
 
 
 async def test_a_holder_whose_lease_ran_out_cannot_link_its_order(
-    app: Any, client: AsyncClient, customer_user: Any, admin_engine: AsyncEngine
+    resources: Resources, client: AsyncClient, customer_user: Any, admin_engine: AsyncEngine
 ) -> None:
     from datetime import timedelta
 
     from ecommerce.repositories import idempotency as keys
 
-    database = app.state.database
+    database = resources.database
     async with database.session() as session:
         slow = await keys.claim(session, user_id=customer_user.id, key="k", fingerprint="f")
         await session.commit()

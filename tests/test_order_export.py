@@ -8,13 +8,12 @@ import csv
 import io
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import text
@@ -22,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
+from ecommerce.devtools.synthetic_orders import seed_synthetic_orders
 from ecommerce.models import OrderStatus, User
 from ecommerce.services.order_export import CSV_COLUMNS, export_orders
-from ecommerce.services.order_history import seed_order_history
+from tests.support.lifespan import running
 from tests.support.orders import CatalogProduct, add_order, create_product
 from tests.support.server import serve_in_thread
 
@@ -219,7 +219,7 @@ async def _seed_many(settings: Settings, count: int) -> None:
     assert settings.database_url is not None
     database = Database.connect(settings, settings.database_url)
     try:
-        await seed_order_history(database, count, currency="USD", customers=20, seed=1)
+        await seed_synthetic_orders(database, count, currency="USD", customers=20, seed=1)
     finally:
         await database.dispose()
 
@@ -255,8 +255,8 @@ async def test_client_gone_mid_stream_releases_the_connection(
     many_orders: None, app: FastAPI, admin_engine: AsyncEngine, admin_headers: dict[str, str]
 ) -> None:
     """A real TCP client reads the start of the export, stalls, then hangs up."""
-    with serve_in_thread(app, send_buffer=8192) as base:
-        port = int(base.rsplit(":", 1)[1])
+    with serve_in_thread(app, send_buffer=8192) as served:
+        port = int(served.url.rsplit(":", 1)[1])
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
         sock.connect(("127.0.0.1", port))
@@ -271,7 +271,7 @@ async def test_client_gone_mid_stream_releases_the_connection(
 
         # The client reads no more: the server blocks on a full socket, mid-stream,
         # still holding the export's connection and its transaction.
-        database: Database = app.state.database
+        database = served.resources.database
         assert await _wait_for(lambda: database.pool_status()["checked_out"] == 1)
         await asyncio.sleep(0.3)
         assert database.pool_status()["checked_out"] == 1
@@ -281,7 +281,7 @@ async def test_client_gone_mid_stream_releases_the_connection(
         assert await _wait_for(lambda: database.pool_status()["checked_out"] == 0, timeout=5)
         assert await _open_transactions(admin_engine) == 0
         # The server still serves: a new, complete export works.
-        assert (await asyncio.to_thread(_full_export_size, base, admin_headers)) > 500_000
+        assert (await asyncio.to_thread(_full_export_size, served.url, admin_headers)) > 500_000
 
 
 def _full_export_size(base: str, headers: dict[str, str]) -> int:
@@ -305,7 +305,7 @@ async def test_disconnect_at_the_asgi_level_releases_the_connection_at_once(
     suspended at its ``yield`` and must still be closed before the response returns.
     """
     gone = asyncio.Event()
-    messages: list[dict[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = []
     request_sent = False
 
     async def receive() -> dict[str, Any]:
@@ -316,7 +316,7 @@ async def test_disconnect_at_the_asgi_level_releases_the_connection_at_once(
         await gone.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         messages.append(message)
         if message["type"] != "http.response.body" or not message.get("body"):
             return
@@ -343,9 +343,9 @@ async def test_disconnect_at_the_asgi_level_releases_the_connection_at_once(
         "client": ("127.0.0.1", 50000),
         "server": ("test", 80),
     }
-    async with LifespanManager(app) as manager:
-        database: Database = app.state.database
-        await asyncio.wait_for(manager.app(scope, receive, send), 10)
+    async with running(app) as started:
+        database = started.resources.database
+        await asyncio.wait_for(started.asgi(scope, receive, send), 10)
         # Given back before the response call returned: no waiting for the garbage
         # collector to finalize an abandoned generator.
         assert database.pool_status()["checked_out"] == 0

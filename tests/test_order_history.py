@@ -1,4 +1,4 @@
-"""``seed_order_history``: a realistic history, appended, with totals that add up."""
+"""``seed_synthetic_orders``: a realistic history, appended, with totals that add up."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
-from ecommerce.models import Order, OrderLine, OrderStatus, Product, User
-from ecommerce.services.order_history import (
+from ecommerce.devtools.synthetic_orders import (
     HISTORY_DAYS,
     ORDERS_PER_CUSTOMER,
-    seed_order_history,
+    seed_synthetic_orders,
 )
+from ecommerce.models import Order, OrderLine, OrderStatus, Product, User
 from tests.conftest import ROOT
 from tests.support.orders import create_product
 
@@ -46,7 +46,7 @@ async def test_seeds_a_consistent_history(
 ) -> None:
     progress: list[tuple[str, int, int]] = []
     now = datetime.now(UTC)
-    summary = await seed_order_history(
+    summary = await seed_synthetic_orders(
         database,
         500,
         currency="USD",
@@ -117,7 +117,7 @@ async def test_seeds_a_consistent_history(
 async def test_payment_fields_match_the_status(
     catalog: None, database: Database, admin_engine: AsyncEngine
 ) -> None:
-    await seed_order_history(database, 300, currency="USD", seed=3)
+    await seed_synthetic_orders(database, 300, currency="USD", seed=3)
     async with admin_engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -136,8 +136,8 @@ async def test_payment_fields_match_the_status(
 async def test_running_twice_appends(
     catalog: None, database: Database, admin_engine: AsyncEngine
 ) -> None:
-    first = await seed_order_history(database, 40, currency="USD")
-    second = await seed_order_history(database, 40, currency="USD")
+    first = await seed_synthetic_orders(database, 40, currency="USD")
+    second = await seed_synthetic_orders(database, 40, currency="USD")
     async with admin_engine.connect() as conn:
         orders = await conn.scalar(select(func.count()).select_from(Order))
         users = await conn.scalar(select(func.count(func.distinct(func.lower(User.email)))))
@@ -147,7 +147,7 @@ async def test_running_twice_appends(
 
 async def test_needs_a_catalog_in_the_currency(catalog: None, database: Database) -> None:
     with pytest.raises(ValueError, match="no active product priced in EUR"):
-        await seed_order_history(database, 10, currency="EUR")
+        await seed_synthetic_orders(database, 10, currency="EUR")
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
@@ -23,6 +22,7 @@ from ecommerce.main import create_app
 from ecommerce.services.payment import Charge, PaymentGateway
 from tests.conftest import make_settings
 from tests.support.gateway import FakeGateway
+from tests.support.lifespan import running
 
 Observed = list[tuple[str, str, float]]
 
@@ -290,11 +290,11 @@ async def test_lifespan_makes_one_session_and_closes_it(
         return {id(o) for o in gc.get_objects() if isinstance(o, aiohttp.ClientSession)}
 
     before = sessions()
-    async with LifespanManager(app) as manager:
-        transport = ASGITransport(app=manager.app)
+    async with running(app) as started:
+        transport = ASGITransport(app=started.asgi)
         async with AsyncClient(transport=transport, base_url="http://test") as http:
             answers = [(await http.post(f"/_test/pay/k{i}")).json() for i in range(3)]
-        gateway = app.state.gateway
+        gateway = started.resources.gateway
         assert isinstance(gateway, PaymentGateway)
         assert {a["gateway"] for a in answers} == {id(gateway)}
         assert len(sessions() - before) == 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecommerce.fake_gateway import Mode
+from ecommerce.api.resources import Resources
+from ecommerce.devtools.fake_gateway import Mode
 from ecommerce.services.reconciler import Reconciler
 from tests.support.gateway import FakeGateway
 from tests.support.shop import assert_money_matches_orders, new_product, order_statuses, stock_of
@@ -51,7 +51,7 @@ async def make_settleable(engine: AsyncEngine) -> None:
 
 
 async def test_many_reconcilers_settle_each_order_once(
-    app: Any,
+    resources: Resources,
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -67,8 +67,8 @@ async def test_many_reconcilers_settle_each_order_once(
     )
     assert await stock_of(admin_engine, product["id"]) == 10
     await make_settleable(admin_engine)
-    state = app.state
-    reconcilers = [Reconciler(state.database, state.gateway, state.settings) for _ in range(4)]
+    r = resources
+    reconcilers = [Reconciler(r.database, r.gateway, r.settings) for _ in range(4)]
     await asyncio.gather(*(r.sweep() for r in reconcilers))
     statuses = await order_statuses(admin_engine)
     assert {statuses[i] for i in charged} == {"paid"}
@@ -79,7 +79,7 @@ async def test_many_reconcilers_settle_each_order_once(
 
 
 async def test_reconciler_keeps_going_while_the_gateway_is_down(
-    app: Any,
+    resources: Resources,
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -91,7 +91,7 @@ async def test_reconciler_keeps_going_while_the_gateway_is_down(
         client, customer_headers, fake_gateway, product["id"], "charge_then_error", 1
     )
     await make_settleable(admin_engine)
-    reconciler = Reconciler(app.state.database, app.state.gateway, app.state.settings)
+    reconciler = Reconciler(resources.database, resources.gateway, resources.settings)
     await fake_gateway.set_fault("error", operations=["lookup"])
     result = await reconciler.sweep()
     assert result.unresolved >= 1 or (await order_statuses(admin_engine))[order_id] == "pending"
@@ -105,7 +105,7 @@ async def test_reconciler_keeps_going_while_the_gateway_is_down(
 
 
 async def test_reconciler_completes_an_unconfirmed_refund(
-    app: Any,
+    resources: Resources,
     client: AsyncClient,
     admin_headers: dict[str, str],
     customer_headers: dict[str, str],
@@ -125,7 +125,7 @@ async def test_reconciler_completes_an_unconfirmed_refund(
     assert cancel.status_code == 504
     async with admin_engine.begin() as conn:
         await conn.execute(text("UPDATE \"order\" SET updated_at = now() - interval '1 minute'"))
-    reconciler = Reconciler(app.state.database, app.state.gateway, app.state.settings)
+    reconciler = Reconciler(resources.database, resources.gateway, resources.settings)
     await reconciler.sweep()
     assert (await order_statuses(admin_engine))[order_id] == "cancelled"
     assert await stock_of(admin_engine, product["id"]) == 5

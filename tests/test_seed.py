@@ -9,8 +9,8 @@ from httpx import AsyncClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from ecommerce.devtools.demo_catalog import CATEGORIES, demo_products, seed_catalog
 from ecommerce.models import Product
-from ecommerce.services.seed import CATEGORIES, demo_products, seed_catalog
 from tests.conftest import ROOT
 
 

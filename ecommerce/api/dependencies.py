@@ -1,4 +1,8 @@
-"""Annotated dependency aliases. Resources come from the lifespan via ``request.state``."""
+"""Annotated dependency aliases: the only way endpoints reach the lifespan's resources.
+
+All of them are ``async def``: a plain ``def`` dependency would hop to Starlette's thread
+pool on every request.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +14,52 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.api.middlewares import set_log_user
+from ecommerce.api.resources import STATE_KEY, Resources
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.core.errors import Forbidden, NotAuthenticated
+from ecommerce.core.paging import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from ecommerce.core.security import INVALID_CREDENTIALS, decode_access_token, token_is_current
 from ecommerce.models import User
-from ecommerce.repositories.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from ecommerce.services import user as user_service
+from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
+from ecommerce.services.reconciler import Reconciler
 
 
-def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.state.settings
-    return settings
+async def get_resources(request: Request) -> Resources:
+    resources: Resources = getattr(request.state, STATE_KEY)
+    return resources
 
 
-def get_database(request: Request) -> Database:
-    database: Database = request.state.database
-    return database
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_gateway(request: Request) -> PaymentGateway:
-    gateway: PaymentGateway = request.state.gateway
-    return gateway
+async def get_settings(resources: ResourcesDep) -> Settings:
+    return resources.settings
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+async def get_database(resources: ResourcesDep) -> Database:
+    return resources.database
+
+
+async def get_gateway(resources: ResourcesDep) -> PaymentGateway:
+    return resources.gateway
+
+
+async def get_reconciler(resources: ResourcesDep) -> Reconciler:
+    return resources.reconciler
+
+
+async def get_export_slots(resources: ResourcesDep) -> ExportSlots:
+    return resources.export_slots
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
+ReconcilerDep = Annotated[Reconciler, Depends(get_reconciler)]
+ExportSlotsDep = Annotated[ExportSlots, Depends(get_export_slots)]
 
 
 # auto_error=False: a missing token reaches get_current_user, which answers our own 401
@@ -70,35 +92,16 @@ async def get_optional_user(
     return user
 
 
-async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+async def get_current_user(user: OptionalUser) -> User:
     if user is None:
         raise NotAuthenticated()
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
-async def get_session(
-    database: DatabaseDep, _: Annotated[User | None, Depends(get_optional_user)]
-) -> AsyncIterator[AsyncSession]:
-    """One session per request, committed before the response is sent.
-
-    ``scope="function"`` (below) runs the code after ``yield`` when the endpoint returns,
-    not after the response went out (DESIGN rule 5), so a failed commit answers 5xx
-    instead of a 201 the database never kept.
-
-    The caller's identity is settled first (on its own short session, released at once),
-    so a request never holds two pooled connections: requests that each hold one and
-    wait for a second would starve a busy pool until its timeout.
-    """
-    async with database.session() as session:
-        yield session
-        await session.commit()
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
 async def get_admin_user(user: CurrentUser) -> User:
@@ -110,7 +113,42 @@ async def get_admin_user(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(get_admin_user)]
 
 
-def get_page_params(
+async def _request_session(database: Database) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed before the response is sent.
+
+    ``scope="function"`` (below) runs the code after ``yield`` when the endpoint returns,
+    not after the response went out (DESIGN rule 5), so a failed commit answers 5xx
+    instead of a 201 the database never kept.
+    """
+    async with database.session() as session:
+        yield session
+        await session.commit()
+
+
+async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """The request's session, for routes that do not look at the caller."""
+    async for session in _request_session(database):
+        yield session
+
+
+async def get_caller_session(database: DatabaseDep, _: OptionalUser) -> AsyncIterator[AsyncSession]:
+    """The request's session, opened only once the caller's identity is settled.
+
+    Identity is read on its own short session first, so a request never holds two pooled
+    connections at once: requests that each hold one and wait for a second would starve
+    a busy pool until its timeout. Use this wherever a route also depends on the caller
+    (``OptionalUser``, ``CurrentUser``, ``AdminUser``); FastAPI resolves that dependency
+    once per request, so the caller is still checked only once.
+    """
+    async for session in _request_session(database):
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+CallerSessionDep = Annotated[AsyncSession, Depends(get_caller_session, scope="function")]
+
+
+async def get_page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1 to 100).")
     ] = DEFAULT_LIMIT,

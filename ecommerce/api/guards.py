@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ecommerce.api.resources import STATE_KEY
+
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 TOO_LARGE = "The request body is larger than the limit of {limit} bytes"
 
@@ -40,9 +42,9 @@ class BodyTooLarge(HTTPException):
 
 
 def _max_body_bytes(scope: Scope) -> int:
-    # Settings arrive in the lifespan state that the server copies into every request.
-    settings = (scope.get("state") or {}).get("settings")
-    limit = getattr(settings, "max_body_bytes", None)
+    # The resources arrive in the lifespan state that the server copies into every request.
+    resources = (scope.get("state") or {}).get(STATE_KEY)
+    limit = getattr(getattr(resources, "settings", None), "max_body_bytes", None)
     return limit if isinstance(limit, int) else DEFAULT_MAX_BODY_BYTES
 
 

@@ -20,9 +20,8 @@ async def limit_client(request: Request, database: DatabaseDep, settings: Settin
     limit = limits.client_limit(settings)
     if limit is None or request.client is None:
         return
-    async with database.session() as session:
+    async with database.transaction() as session:
         await limits.attempt(session, limit, request.client.host)
-        await session.commit()
 
 
 ClientLimited = Annotated[None, Depends(limit_client)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from functools import lru_cache
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -195,6 +195,18 @@ class Settings(BaseSettings):
         return self.webhook_allow_private
 
     @property
+    def idempotency_wait(self) -> float:
+        """How long a duplicate request waits for the first one's answer: past a whole
+        gateway call, so a normal checkout finishes within it."""
+        return self.payment_gateway_timeout + 5
+
+    @property
+    def idempotency_lease(self) -> timedelta:
+        """After this, a key's holder that never answered is presumed dead and a retry
+        takes the key over: well past any checkout (two gateway timeouts and settling)."""
+        return timedelta(seconds=max(60.0, 4 * self.payment_gateway_timeout))
+
+    @property
     def json_logs(self) -> bool:
         return self.is_production if self.log_json is None else self.log_json
 
@@ -232,8 +244,3 @@ def load_settings() -> Settings:
         return Settings().with_runtime_defaults()
     except ValidationError as error:
         raise ConfigError(_one_line(error)) from None
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return load_settings()

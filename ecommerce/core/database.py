@@ -102,11 +102,23 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session of its own on a monitored connection, for a request or a task.
 
-        Never share it between concurrent tasks. The caller commits; leaving the block
-        without committing rolls back.
+        Never share it between concurrent tasks. Nothing is committed here: this is for
+        reads, and for the request dependency, which commits before the response.
         """
         async with self.monitored_connection() as conn, self.sessionmaker(bind=conn) as session:
             yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """The unit of work of a workflow: one short transaction, committed when the block
+        ends normally and rolled back when it raises.
+
+        With the request dependency, this is the only place in the service that commits
+        (DESIGN "One way to commit"): steps only flush.
+        """
+        async with self.session() as session:
+            yield session
+            await session.commit()
 
     async def ping(self) -> None:
         async with self.monitored_connection() as conn:

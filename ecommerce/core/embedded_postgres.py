@@ -79,6 +79,14 @@ async def create_database(socket_dir: str, port: int, database: str) -> None:
         await conn.close()
 
 
+def resolve_database_url(
+    database_url: str | None, data_dir: Path, database: str = DEFAULT_DATABASE
+) -> str:
+    """The one answer to "which database?" for the app, the launcher, alembic and the
+    tests: the configured URL, else the embedded server's ``database``. Blocking."""
+    return database_url or ensure_database(data_dir, database)
+
+
 def ensure_database(data_dir: Path, database: str = DEFAULT_DATABASE) -> str:
     """Start the embedded server and its database; return the SQLAlchemy URL. Blocking."""
     import asyncio

@@ -24,7 +24,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from ecommerce.core.config import Settings
 from ecommerce.core.errors import NotAuthenticated
 from ecommerce.core.hash_slots import HostSlots, default_slot_dir
-from ecommerce.models.base import MAX_ID
+from ecommerce.core.ids import MAX_ID
 
 JWT_ALGORITHM = "HS256"
 INVALID_CREDENTIALS = "Could not validate credentials"

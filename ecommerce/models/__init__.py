@@ -13,7 +13,7 @@ from ecommerce.models.idempotency import IdempotencyKey
 from ecommerce.models.job import job_table
 from ecommerce.models.limit import LimitCounter
 from ecommerce.models.order import Order, OrderLine, OrderStatus
-from ecommerce.models.password_reset import PasswordResetRequest, PasswordResetToken
+from ecommerce.models.password_reset import PasswordResetToken
 from ecommerce.models.product import Product
 from ecommerce.models.user import User
 
@@ -30,7 +30,6 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
-    "PasswordResetRequest",
     "PasswordResetToken",
     "Product",
     "User",

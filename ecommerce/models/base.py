@@ -5,9 +5,6 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# Ids are bigints: a larger number from a client must be refused before it reaches SQL.
-MAX_ID = 2**63 - 1
-
 # Explicit constraint names, so migrations can name what they alter.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

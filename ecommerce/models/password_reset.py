@@ -1,4 +1,4 @@
-"""Password-reset tokens (only their hash is stored) and the per-e-mail request counter."""
+"""Password-reset tokens: single use, time-bound, only their hash stored."""
 
 from __future__ import annotations
 
@@ -20,13 +20,3 @@ class PasswordResetToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
-
-
-class PasswordResetRequest(Base):
-    """Reset requests per e-mail and window: one upsert per request, across every worker."""
-
-    __tablename__ = "password_reset_request"
-
-    email_key: Mapped[str] = mapped_column(String(320), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    count: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ecommerce.core.paging import PageRequest
 from ecommerce.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
-from ecommerce.repositories.pagination import PageRequest, paginate
+from ecommerce.repositories.pagination import paginate
 
 
 async def add_event(

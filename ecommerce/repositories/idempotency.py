@@ -19,6 +19,8 @@ class Hold:
 
     row_id: int
     locked_at: datetime
+    # Set by a take-over when the previous holder had linked its order already.
+    order_id: int | None = None
 
 
 def _held(hold: Hold) -> ColumnElement[bool]:
@@ -47,7 +49,9 @@ async def find(session: AsyncSession, *, user_id: int, key: str) -> IdempotencyK
 
 
 async def take_over(session: AsyncSession, row_id: int, *, lease: timedelta) -> Hold | None:
-    """Hold a key nobody holds (or whose holder died: its lease ran out) and that has no answer."""
+    """Hold a key nobody holds (or whose holder died: its lease ran out) and that has no
+    answer. The linked order id is read by the same statement (``RETURNING``), so a link
+    committed just before is never missed."""
     result = await session.execute(
         update(IdempotencyKey)
         .where(
@@ -59,10 +63,10 @@ async def take_over(session: AsyncSession, row_id: int, *, lease: timedelta) -> 
             ),
         )
         .values(locked_at=func.clock_timestamp())
-        .returning(IdempotencyKey.id, IdempotencyKey.locked_at)
+        .returning(IdempotencyKey.id, IdempotencyKey.locked_at, IdempotencyKey.order_id)
     )
     row = result.one_or_none()
-    return None if row is None else Hold(row.id, row.locked_at)
+    return None if row is None else Hold(row.id, row.locked_at, row.order_id)
 
 
 async def link_order(session: AsyncSession, hold: Hold, order_id: int) -> bool:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from ecommerce.core.paging import PageRequest
 from ecommerce.models import Order, OrderLine, OrderStatus
-from ecommerce.models.order import PaymentStatus
-from ecommerce.repositories.pagination import PageRequest, paginate
+from ecommerce.repositories.pagination import paginate
 
 
 def with_items() -> Select[Order]:
@@ -53,51 +54,39 @@ async def add(
     return order
 
 
-async def move(
+async def transition(
     session: AsyncSession,
     order_id: int,
     *,
     from_status: OrderStatus,
+    from_payment: Collection[str | None],
     to_status: OrderStatus,
-    require_payment_status: set[str] | None = None,
-    **values: object,
+    to_payment: str,
+    clock: bool = False,
+    **values: Any,
 ) -> bool:
-    """Move an order between statuses only if it is still where we think it is.
+    """Move an order only if it is still where we think it is (compare-and-set).
 
-    Every transition goes through here: a concurrent checkout, reconciler, cancel or ship
-    that got there first makes this a no-op (False), so nothing is settled twice.
+    A concurrent checkout, reconciler, cancel or ship that got there first makes this a
+    no-op (False), so nothing is settled twice. ``clock``: stamp ``updated_at`` with the
+    moment of writing rather than the transaction's start (a grace period counts from it).
     """
-    statement = update(Order).where(Order.id == order_id, Order.status == from_status)
-    if require_payment_status is not None:
-        statement = statement.where(Order.payment_status.in_(require_payment_status))
-    result = await session.execute(
-        statement.values(status=to_status, updated_at=func.now(), **values).returning(Order.id)
-    )
-    return result.scalar_one_or_none() is not None
-
-
-async def set_payment_status(
-    session: AsyncSession, order_id: int, *, status: OrderStatus, expect: set[str | None], new: str
-) -> bool:
-    """Change only the payment status (e.g. claim a refund), conditionally."""
-    conditions = [Order.id == order_id, Order.status == status]
-    clause = payment_status_in(expect)
     result = await session.execute(
         update(Order)
-        .where(*conditions, clause)
-        .values(payment_status=new, updated_at=func.now())
+        .where(
+            Order.id == order_id,
+            Order.status == from_status,
+            payment_status_in(set(from_payment)),
+        )
+        .values(
+            status=to_status,
+            payment_status=to_payment,
+            updated_at=func.clock_timestamp() if clock else func.now(),
+            **values,
+        )
         .returning(Order.id)
     )
     return result.scalar_one_or_none() is not None
-
-
-async def mark_unknown(session: AsyncSession, order_id: int) -> None:
-    """The checkout answered without knowing the charge's outcome; the grace starts now."""
-    await session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.status == OrderStatus.PENDING)
-        .values(updated_at=func.clock_timestamp(), payment_status=PaymentStatus.UNKNOWN)
-    )
 
 
 async def line_quantities(session: AsyncSession, order_id: int) -> list[tuple[int, int]]:

@@ -1,4 +1,4 @@
-"""Cursor pagination shared by every list: ascending id, ``limit``, opaque cursor.
+"""Keyset pages for every list: ascending id, ``limit``, opaque cursor (core/paging.py).
 
 A page is ``WHERE id > :after ORDER BY id LIMIT :limit + 1``: the extra row tells whether
 another page exists without a ``count(*)``, and keyset paging stays fast and stable
@@ -7,22 +7,13 @@ another page exists without a ``count(*)``, and keyset paging stays fast and sta
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ecommerce.core.errors import InvalidInput
-from ecommerce.models.base import MAX_ID
-
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-_CURSOR_PREFIX = "id:"
+from ecommerce.core.paging import PageRequest, encode_cursor
 
 
 class HasId(Protocol):
@@ -31,38 +22,6 @@ class HasId(Protocol):
 
 
 RowT = TypeVar("RowT", bound=HasId)
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """What the client asked for: at most ``limit`` rows after the id ``after``."""
-
-    limit: int = DEFAULT_LIMIT
-    after: int | None = None
-
-    @classmethod
-    def from_cursor(cls, limit: int, cursor: str | None) -> PageRequest:
-        return cls(limit=limit, after=decode_cursor(cursor) if cursor else None)
-
-
-def encode_cursor(last_id: int) -> str:
-    """An opaque cursor for the rows after ``last_id``."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The id a cursor stands for; anything not made by ``encode_cursor`` is 422."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("Invalid cursor") from None
-    digits = raw.removeprefix(_CURSOR_PREFIX)
-    if raw.startswith(_CURSOR_PREFIX) and digits.isascii() and digits.isdigit():
-        with contextlib.suppress(ValueError):  # absurdly long digit strings
-            last_id = int(digits)
-            if last_id <= MAX_ID:
-                return last_id
-    raise InvalidInput("Invalid cursor")
 
 
 def _id_column(statement: Select[Any]) -> InstrumentedAttribute[int]:

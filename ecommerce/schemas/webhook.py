@@ -4,11 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ecommerce.models import EventType
-from ecommerce.services.webhook_address import MAX_URL_LENGTH, url_problem
+
+MAX_URL_LENGTH = 2048
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook URL at all (``None``: its shape is fine)."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"the URL is longer than {MAX_URL_LENGTH} characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "the URL cannot be parsed"
+    if parts.scheme not in ("http", "https"):
+        return "the URL must start with http:// or https://"
+    if not parts.hostname:
+        return "the URL has no host"
+    if parts.username is not None or parts.password is not None:
+        return "the URL must not carry credentials"
+    if any(ch.isspace() for ch in url):
+        return "the URL must not contain spaces"
+    return None
 
 
 class WebhookCreate(BaseModel):

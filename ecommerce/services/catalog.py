@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.errors import Conflict, InvalidInput, NotFound
+from ecommerce.core.paging import PageRequest
 from ecommerce.models import Product
 from ecommerce.repositories import product as product_repo
-from ecommerce.repositories.pagination import PageRequest, paginate
+from ecommerce.repositories.pagination import paginate
 from ecommerce.schemas.product import ProductCreate, ProductUpdate
 
 PRODUCT_NOT_FOUND = "Product not found"

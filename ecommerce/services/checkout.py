@@ -1,8 +1,11 @@
 """Placing an order: reserve stock, commit, charge, settle (DESIGN rule 6).
 
-No transaction is open while the gateway is called, and no pooled connection is held
-either: each step takes a short session of its own. A charge whose outcome is unknown
-leaves the order ``pending`` with its stock reserved for the reconciler to settle.
+One checkout for every way of ordering: ``place_order`` takes the step that reserves
+the stock and inserts the ``pending`` order (``reserve_and_create`` for a direct order; a
+cart supplies its own), runs it in the first transaction, then charges with no
+transaction open and no pooled connection held, then settles in a second one. A charge
+whose outcome is unknown leaves the order ``pending`` with its stock reserved for the
+reconciler to settle.
 """
 
 from __future__ import annotations
@@ -26,84 +29,58 @@ from ecommerce.core.errors import (
     PaymentDeclined,
     ServiceUnavailable,
 )
-from ecommerce.models import Order, OrderLine, OrderStatus
-from ecommerce.models.order import PaymentStatus
+from ecommerce.models import EventType, Order, OrderLine, OrderStatus
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.schemas.order import OrderCreate
+from ecommerce.services import events, order_state
+from ecommerce.services.order_state import OrderEvent
 from ecommerce.services.payment import PaymentGateway
 
 logger = logging.getLogger(__name__)
 
-# Called inside the transaction that creates the order (the idempotency key links it).
+# The first step of a checkout: reserve the stock and insert the ``pending`` order, in
+# the transaction that ``place_order`` opens (raise to reserve nothing).
+CreateOrder = Callable[[AsyncSession], Awaitable[Order]]
+# Called inside that same transaction once the order exists (the idempotency key links it).
 OnCreated = Callable[[AsyncSession, int], Awaitable[None]]
 
 
-def charge_key(order: Order) -> str:
-    """The gateway's idempotency key for this order's charge: retries never charge twice."""
-    return f"order-{order.payment_key}-charge"
+def reserve_and_create(settings: Settings, user_id: int, request: OrderCreate) -> CreateOrder:
+    """The step of a direct order (``POST /orders``): catalog prices, all lines or none."""
 
-
-def refund_key(order: Order) -> str:
-    return f"order-{order.payment_key}-refund"
-
-
-async def _reserve_and_create(
-    session: AsyncSession, settings: Settings, user_id: int, request: OrderCreate
-) -> Order:
-    wanted = sorted((item.product_id, item.quantity) for item in request.items)
-    known = await stock.products_by_id(session, [product_id for product_id, _ in wanted])
-    for product_id, _ in wanted:
-        product = known.get(product_id)
-        if product is None or not product.is_active:
-            raise InvalidInput(f"Product {product_id} does not exist or is not for sale")
-        if product.currency != settings.currency:
-            raise InvalidInput(
-                f"Product {product_id} is priced in {product.currency}; "
-                f"the store sells in {settings.currency}"
+    async def create(session: AsyncSession) -> Order:
+        wanted = sorted((item.product_id, item.quantity) for item in request.items)
+        known = await stock.products_by_id(session, [product_id for product_id, _ in wanted])
+        for product_id, _ in wanted:
+            product = known.get(product_id)
+            if product is None or not product.is_active:
+                raise InvalidInput(f"Product {product_id} does not exist or is not for sale")
+            if product.currency != settings.currency:
+                raise InvalidInput(
+                    f"Product {product_id} is priced in {product.currency}; "
+                    f"the store sells in {settings.currency}"
+                )
+        lines = []
+        for product_id, quantity in wanted:  # product-id order: concurrent orders never deadlock
+            reserved = await stock.reserve(session, product_id, quantity)
+            if reserved is None:
+                raise OutOfStock(
+                    f"Not enough stock for product {product_id}", product_id=product_id
+                )
+            lines.append(
+                OrderLine(
+                    product_id=product_id,
+                    sku=reserved.sku,
+                    name=reserved.name,
+                    unit_price=reserved.price,
+                    quantity=quantity,
+                    line_total=reserved.price * quantity,
+                )
             )
-    lines = []
-    for product_id, quantity in wanted:  # product-id order: concurrent orders never deadlock
-        reserved = await stock.reserve(session, product_id, quantity)
-        if reserved is None:
-            raise OutOfStock(f"Not enough stock for product {product_id}", product_id=product_id)
-        lines.append(
-            OrderLine(
-                product_id=product_id,
-                sku=reserved.sku,
-                name=reserved.name,
-                unit_price=reserved.price,
-                quantity=quantity,
-                line_total=reserved.price * quantity,
-            )
-        )
-    return await orders.add(session, user_id=user_id, currency=settings.currency, lines=lines)
+        return await orders.add(session, user_id=user_id, currency=settings.currency, lines=lines)
 
-
-async def settle_failed(session: AsyncSession, order_id: int, payment_status: str) -> bool:
-    """``pending`` -> ``payment_failed`` and the stock back, once, whoever gets there first."""
-    moved = await orders.move(
-        session,
-        order_id,
-        from_status=OrderStatus.PENDING,
-        to_status=OrderStatus.PAYMENT_FAILED,
-        payment_status=payment_status,
-    )
-    if moved:
-        await stock.release(session, await orders.line_quantities(session, order_id))
-    return moved
-
-
-async def settle_paid(session: AsyncSession, order_id: int, charge_id: str | None) -> bool:
-    """``pending`` -> ``paid`` with its charge (None: a free order, nothing to charge)."""
-    return await orders.move(
-        session,
-        order_id,
-        from_status=OrderStatus.PENDING,
-        to_status=OrderStatus.PAID,
-        charge_id=charge_id,
-        payment_status=PaymentStatus.SUCCEEDED,
-    )
+    return create
 
 
 @asynccontextmanager
@@ -125,27 +102,27 @@ async def settling(order_id: int) -> AsyncIterator[None]:
 
 
 async def place_order(
-    *,
     database: Database,
     gateway: PaymentGateway,
-    settings: Settings,
-    user_id: int,
-    request: OrderCreate,
+    *,
+    create: CreateOrder,
+    payment_token: str,
     on_created: OnCreated | None = None,
     on_unknown_outcome: Callable[[], None] | None = None,
 ) -> Order:
     """Reserve, charge and settle one order; returns it ``paid`` or raises a domain error.
 
-    Raises InvalidInput (422) or OutOfStock (409) with nothing reserved or charged;
-    PaymentDeclined (402) with the order ``payment_failed`` and its stock back;
-    GatewayError / GatewayUnavailable / GatewayTimeout (502/503/504) with the order left
-    ``pending`` for the reconciler. Every error after the order exists names its id.
+    Raises what ``create`` raises (InvalidInput 422, OutOfStock 409, ...) with nothing
+    reserved or charged; PaymentDeclined (402) with the order ``payment_failed`` and its
+    stock back; GatewayError / GatewayUnavailable / GatewayTimeout (502/503/504) with the
+    order left ``pending`` for the reconciler. Every error after the order exists names
+    its id.
     """
-    async with database.session() as session:
-        order = await _reserve_and_create(session, settings, user_id, request)
+    async with database.transaction() as session:
+        order = await create(session)
+        await events.record_order_event(session, order, EventType.ORDER_CREATED)
         if on_created is not None:
             await on_created(session, order.id)
-        await session.commit()
     order_id = order.id
 
     charge_id: str | None = None
@@ -154,23 +131,21 @@ async def place_order(
             charge = await gateway.charge(
                 amount=order.total,
                 currency=order.currency,
-                source=request.payment_token,
-                idempotency_key=charge_key(order),
+                source=payment_token,
+                idempotency_key=order_state.charge_key(order.payment_key),
                 description=f"Order {order_id}",
                 metadata={"order_id": str(order_id)},
             )
             charge_id = charge.id
         except PaymentDeclined as declined:
-            async with settling(order_id), database.session() as session:
-                await settle_failed(session, order_id, PaymentStatus.DECLINED)
-                await session.commit()
+            async with settling(order_id), database.transaction() as session:
+                await order_state.settle_failed(session, order_id, OrderEvent.CHARGE_DECLINED)
             raise PaymentDeclined(declined.detail, **declined.extra, order_id=order_id) from None
         except (GatewayError, GatewayUnavailable, GatewayTimeout) as unknown:
             # The charge may or may not exist: only the gateway knows. Keep the stock
             # reserved and let the reconciler ask it; its grace period starts now.
-            async with settling(order_id), database.session() as session:
-                await orders.mark_unknown(session, order_id)
-                await session.commit()
+            async with settling(order_id), database.transaction() as session:
+                await order_state.mark_unknown(session, order_id)
             if on_unknown_outcome is not None:
                 on_unknown_outcome()
             logger.warning(
@@ -182,9 +157,8 @@ async def place_order(
             )
             raise error from None
 
-    async with settling(order_id), database.session() as session:
-        paid = await settle_paid(session, order_id, charge_id)
-        await session.commit()
+    async with settling(order_id), database.transaction() as session:
+        paid = await order_state.settle_paid(session, order_id, charge_id)
         settled = await orders.get(session, order_id)
     assert settled is not None
     if not paid and settled.status == OrderStatus.PAYMENT_FAILED and charge_id is not None:
@@ -203,8 +177,10 @@ async def place_order(
 
 
 async def _refund_orphan_charge(gateway: PaymentGateway, order: Order) -> None:
-    charge = await gateway.find_charge(charge_key(order))
+    charge = await gateway.find_charge(order_state.charge_key(order.payment_key))
     if charge is not None:
         await gateway.refund(
-            charge_id=charge.id, amount=charge.amount, idempotency_key=refund_key(order)
+            charge_id=charge.id,
+            amount=charge.amount,
+            idempotency_key=order_state.refund_key(order.payment_key),
         )

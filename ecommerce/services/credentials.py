@@ -43,9 +43,8 @@ async def reset_password(database: Database, user_id: int, new_password: str) ->
     """Workflow: give the user a new password (hashed off the loop, within the host's
     hashing budget) and revoke every token issued before it."""
     hashed = await security.hash_password(new_password)
-    async with database.session() as session:
+    async with database.transaction() as session:
         await set_password(session, user_id, hashed)
-        await session.commit()
 
 
 async def sign_in(database: Database, settings: Settings, email: str, password: str) -> User:
@@ -59,13 +58,11 @@ async def sign_in(database: Database, settings: Settings, email: str, password: 
     """
     limit = limits.login_limit(settings)
     subject = limits.login_subject(email)
-    async with database.session() as session:
+    async with database.transaction() as session:
         counted = await limits.attempt(session, limit, subject)
-        await session.commit()
     user = await user_service.authenticate(database, email, password)
-    async with database.session() as session:
+    async with database.transaction() as session:
         await limits.forgive(session, counted)
-        await session.commit()
     return user
 
 
@@ -79,16 +76,14 @@ async def change_password(
     """
     limit = limits.login_limit(settings)
     subject = limits.login_subject(user.email)
-    async with database.session() as session:
+    async with database.transaction() as session:
         counted = await limits.attempt(session, limit, subject)
         current = await user_repo.get_by_id(session, user.id)
-        await session.commit()
     if current is None:
         raise NotFound("No such user")
     if not await security.verify_password(current_password, current.hashed_password):
         raise Forbidden(WRONG_CURRENT_PASSWORD)
     hashed = await security.hash_password(new_password)
-    async with database.session() as session:
+    async with database.transaction() as session:
         await limits.forgive(session, counted)
         await set_password(session, user.id, hashed)
-        await session.commit()

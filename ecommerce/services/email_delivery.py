@@ -18,7 +18,7 @@ from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.models import EmailKind, EmailStatus
 from ecommerce.repositories import email as email_repository
-from ecommerce.services.jobs import JobKind, enqueue, retry_delay, transaction
+from ecommerce.services.jobs import JobKind, enqueue, retry_delay
 from ecommerce.services.mail import render
 from ecommerce.services.mailer import Mailer, SendOutcome
 
@@ -41,7 +41,7 @@ class _Claimed:
 
 async def _claim(database: Database, settings: Settings, email_id: int) -> _Claimed | None:
     lease = timedelta(seconds=settings.smtp_timeout + LEASE_MARGIN_SECONDS)
-    async with transaction(database) as session:
+    async with database.transaction() as session:
         row = await email_repository.claim(session, email_id, lease)
         if row is None:
             return None
@@ -78,7 +78,7 @@ async def send_email(
         delay = retry_delay(settings.mail_retry_base_seconds, claimed.attempt)
     else:
         status = EmailStatus.FAILED
-    async with transaction(database) as session:
+    async with database.transaction() as session:
         await email_repository.record_attempt(
             session,
             claimed.id,

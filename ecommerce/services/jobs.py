@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ecommerce.core import metrics
-from ecommerce.core.database import Database
 from ecommerce.repositories import job as job_repository
 from ecommerce.repositories.job import NewJob
 
@@ -102,12 +99,3 @@ def _count_on_commit(session: AsyncSession, kind: JobKind) -> None:
             info.pop(_PENDING_COUNTS, None)
 
     pending[kind.value] += 1
-
-
-@asynccontextmanager
-async def transaction(database: Database) -> AsyncIterator[AsyncSession]:
-    """A short unit of work for a job (commits on success, rolls back on error)."""
-    # TODO(reshape): Database.transaction() replaces this once it lands.
-    async with database.session() as session:
-        yield session
-        await session.commit()

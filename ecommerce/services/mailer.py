@@ -58,6 +58,8 @@ class Mailer:
     def __init__(self, settings: Settings) -> None:
         self._target = SmtpTarget.parse(settings.smtp_url) if settings.smtp_url else None
         self._timeout = settings.smtp_timeout
+        if self._target is None and settings.is_production:
+            logger.warning("ECOMMERCE_SMTP_URL is not set: e-mails are only written to the log")
 
     @property
     def logs_only(self) -> bool:

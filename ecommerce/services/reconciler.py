@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,8 +28,9 @@ from ecommerce.models import Order, OrderStatus
 from ecommerce.models.order import PaymentStatus
 from ecommerce.repositories import idempotency as idempotency_keys
 from ecommerce.repositories import order as orders
-from ecommerce.services.checkout import charge_key, settle_failed, settle_paid
-from ecommerce.services.order import complete_refund, refund, release_refund_claim
+from ecommerce.services import order_state
+from ecommerce.services.cancellation import send_refund
+from ecommerce.services.order_state import OrderEvent
 from ecommerce.services.payment import PaymentGateway
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,15 @@ BATCH_SIZE = CONCURRENT_SETTLEMENTS
 MAX_PURGE_BATCHES = 100
 
 
+class Settlement(enum.StrEnum):
+    """What settling one claimed order came to."""
+
+    PAID = "paid"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    UNRESOLVED = "unresolved"  # left for a later sweep (gateway or database failing)
+
+
 @dataclass
 class SweepResult:
     paid: int = 0
@@ -50,6 +61,17 @@ class SweepResult:
     unresolved: int = 0
     purged_keys: int = 0
     claimed: int = 0
+
+    def count(self, outcome: Settlement) -> None:
+        match outcome:
+            case Settlement.PAID:
+                self.paid += 1
+            case Settlement.FAILED:
+                self.failed += 1
+            case Settlement.REFUNDED:
+                self.refunded += 1
+            case Settlement.UNRESOLVED:
+                self.unresolved += 1
 
 
 class Reconciler:
@@ -92,7 +114,7 @@ class Reconciler:
 
     async def sweep(self) -> SweepResult:
         result = SweepResult()
-        async with self.database.session() as session:
+        async with self.database.transaction() as session:
             unknown = await orders.claim_stale(
                 session,
                 status=OrderStatus.PENDING,
@@ -114,7 +136,6 @@ class Reconciler:
                 older_than=self.grace,
                 limit=BATCH_SIZE,
             )
-            await session.commit()
         result.claimed = len(unknown) + len(refunding)
         outcomes = await asyncio.gather(
             *(self._settle_charge(order) for order in unknown),
@@ -124,61 +145,60 @@ class Reconciler:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 logger.warning("settling failed (%r); the lease expires and it is retried", outcome)
-                outcome = "unresolved"
-            setattr(result, outcome, getattr(result, outcome) + 1)
+                outcome = Settlement.UNRESOLVED
+            result.count(outcome)
         retention = timedelta(hours=self.settings.idempotency_key_ttl_hours)
         for _ in range(MAX_PURGE_BATCHES):
-            async with self.database.session() as session:
+            async with self.database.transaction() as session:
                 purged = await idempotency_keys.purge(session, older_than=retention)
-                await session.commit()
             result.purged_keys += purged
             if purged < idempotency_keys.PURGE_BATCH:
                 break
         return result
 
-    async def _settle_charge(self, order: Order) -> str:
+    async def _settle_charge(self, order: Order) -> Settlement:
         async with self._limit:
             return await self._settle_charge_now(order)
 
-    async def _settle_charge_now(self, order: Order) -> str:
+    async def _settle_charge_now(self, order: Order) -> Settlement:
         if order.total == 0:  # a free order is never charged: nothing to ask, it is paid
-            async with self.database.session() as session:
-                settled = await settle_paid(session, order.id, None)
-                await session.commit()
-            return "paid" if settled else "unresolved"
+            async with self.database.transaction() as session:
+                settled = await order_state.settle_paid(session, order.id, None)
+            return Settlement.PAID if settled else Settlement.UNRESOLVED
         try:
-            charge = await self.gateway.find_charge(charge_key(order))
+            charge = await self.gateway.find_charge(order_state.charge_key(order.payment_key))
         except DomainError as error:
             logger.warning("order %s: gateway lookup failed (%s)", order.id, error.detail)
-            return "unresolved"
-        async with self.database.session() as session:
+            return Settlement.UNRESOLVED
+        async with self.database.transaction() as session:
             if charge is not None and charge.status == "succeeded":
-                settled = await settle_paid(session, order.id, charge.id)
-                outcome = "paid"
+                settled = await order_state.settle_paid(session, order.id, charge.id)
+                outcome = Settlement.PAID
             else:
-                settled = await settle_failed(session, order.id, PaymentStatus.NOT_CHARGED)
-                outcome = "failed"
-            await session.commit()
+                settled = await order_state.settle_failed(
+                    session, order.id, OrderEvent.CHARGE_NOT_FOUND
+                )
+                outcome = Settlement.FAILED
         if settled:
             logger.info("order %s settled as %s by the reconciler", order.id, outcome)
-        return outcome if settled else "unresolved"
+        return outcome if settled else Settlement.UNRESOLVED
 
-    async def _complete_refund(self, order: Order) -> str:
+    async def _complete_refund(self, order: Order) -> Settlement:
         async with self._limit:
             try:
-                refund_id = await refund(self.gateway, order)
+                refund_id = await send_refund(self.gateway, order)
             except GatewayRejected as error:
                 logger.error(
                     "order %s: the gateway refused its refund for good (%s); it stays paid",
                     order.id,
                     error.detail,
                 )
-                await release_refund_claim(self.database, order.id)
-                return "unresolved"
+                async with self.database.transaction() as session:
+                    await order_state.release_refund(session, order.id)
+                return Settlement.UNRESOLVED
             except DomainError as error:
                 logger.warning("order %s: refund retry failed (%s)", order.id, error.detail)
-                return "unresolved"
-            async with self.database.session() as session:
-                done = await complete_refund(session, order.id, refund_id)
-                await session.commit()
-        return "refunded" if done else "unresolved"
+                return Settlement.UNRESOLVED
+            async with self.database.transaction() as session:
+                done = await order_state.complete_refund(session, order.id, refund_id)
+        return Settlement.REFUNDED if done else Settlement.UNRESOLVED

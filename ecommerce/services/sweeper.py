@@ -14,7 +14,7 @@ from datetime import timedelta
 from ecommerce.core.database import Database
 from ecommerce.repositories import email as email_repository
 from ecommerce.repositories import event as event_repository
-from ecommerce.services.jobs import JobKind, enqueue, transaction
+from ecommerce.services.jobs import JobKind, enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ BATCH = 500
 async def requeue_lost(database: Database) -> int:
     """Queue again every pending delivery and e-mail overdue by a minute; how many."""
     queued = 0
-    async with transaction(database) as session:
+    async with database.transaction() as session:
         for delivery in await event_repository.overdue_pending(session, OVERDUE_AFTER, BATCH):
             queued += await enqueue(
                 session, JobKind.WEBHOOK_DELIVERY, delivery.id, attempt=delivery.attempts

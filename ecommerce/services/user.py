@@ -33,13 +33,12 @@ async def register(database: Database, data: UserCreate) -> User:
     queues on the hashing threads, not on the database pool.
     """
     hashed = await security.hash_password(data.password)
-    async with database.session() as session:
+    async with database.transaction() as session:
         user = await user_repo.insert_user(
             session, email=data.email, hashed_password=hashed, full_name=data.full_name
         )
         if user is None:
             raise Conflict("This e-mail is already registered")
-        await session.commit()
     return user
 
 

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-MAX_URL_LENGTH = 2048
 RESOLVE_TIMEOUT = 5.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -42,26 +41,6 @@ def literal_address(host: str) -> IPAddress | None:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a webhook URL at all (``None``: its shape is fine)."""
-    if len(url) > MAX_URL_LENGTH:
-        return f"the URL is longer than {MAX_URL_LENGTH} characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        return "the URL cannot be parsed"
-    if parts.scheme not in ("http", "https"):
-        return "the URL must start with http:// or https://"
-    if not parts.hostname:
-        return "the URL has no host"
-    if parts.username is not None or parts.password is not None:
-        return "the URL must not carry credentials"
-    if any(ch.isspace() for ch in url):
-        return "the URL must not contain spaces"
-    return None
 
 
 async def private_address_problem(url: str) -> str | None:

@@ -23,7 +23,7 @@ from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.models import DeliveryStatus, Event, WebhookDelivery
 from ecommerce.repositories import event as event_repository
-from ecommerce.services.jobs import JobKind, enqueue, retry_delay, transaction
+from ecommerce.services.jobs import JobKind, enqueue, retry_delay
 from ecommerce.services.webhook_client import Attempt, AttemptOutcome, WebhookClient
 
 logger = logging.getLogger(__name__)
@@ -49,12 +49,19 @@ async def wake_next(session: AsyncSession, ended: WebhookDelivery) -> None:
     """Queue the next pending delivery of ``ended``'s order stream, if one waits."""
     following = await event_repository.next_pending_of_order(session, ended)
     if following is not None:
-        await enqueue(session, JobKind.WEBHOOK_DELIVERY, following.id, attempt=following.attempts)
+        # A key of its own: the follower's first job may still count as running (pgqueuer
+        # records job completions in batches) and would swallow a wake-up with its key.
+        await enqueue(
+            session,
+            JobKind.WEBHOOK_DELIVERY,
+            following.id,
+            attempt=f"after-{ended.id}-{ended.attempts}",
+        )
 
 
 async def _claim(database: Database, settings: Settings, delivery_id: int) -> _Claimed | None:
     lease = timedelta(seconds=settings.webhook_timeout + LEASE_MARGIN_SECONDS)
-    async with transaction(database) as session:
+    async with database.transaction() as session:
         delivery = await event_repository.get_delivery(session, delivery_id)
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return None
@@ -90,7 +97,7 @@ async def _claim(database: Database, settings: Settings, delivery_id: int) -> _C
 async def _record(
     database: Database, settings: Settings, claimed: _Claimed, attempt: Attempt
 ) -> DeliveryStatus:
-    async with transaction(database) as session:
+    async with database.transaction() as session:
         await event_repository.lock_order_stream(session, claimed.endpoint_id, claimed.order_id)
         delay: timedelta | None = None
         if attempt.outcome is AttemptOutcome.SUCCEEDED:

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
 from ecommerce.core.errors import Conflict, InvalidInput, NotFound
+from ecommerce.core.paging import PageRequest
 from ecommerce.models import WebhookDelivery, WebhookEndpoint
 from ecommerce.repositories import event as event_repository
-from ecommerce.repositories.pagination import PageRequest
 from ecommerce.services.jobs import JobKind, enqueue
 from ecommerce.services.webhook_address import private_address_problem
 

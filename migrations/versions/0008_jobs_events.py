@@ -177,19 +177,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_password_reset_token_user_id"), "password_reset_token", ["user_id"])
 
-    op.create_table(
-        "password_reset_request",
-        sa.Column("email_key", sa.String(length=320), nullable=False),
-        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("count", sa.Integer(), server_default="0", nullable=False),
-        sa.PrimaryKeyConstraint(
-            "email_key", "window_start", name=op.f("pk_password_reset_request")
-        ),
-    )
-
 
 def downgrade() -> None:
-    op.drop_table("password_reset_request")
     op.drop_table("password_reset_token")
     op.drop_table("email_message")
     op.drop_table("webhook_delivery")

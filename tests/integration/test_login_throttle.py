@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.core.errors import TooManyRequests
@@ -112,10 +112,12 @@ async def test_the_limit_holds_across_app_instances(
             assert await sign_in(client, CUSTOMER_EMAIL, DEFAULT_PASSWORD) == 429
 
 
-async def test_decline_counter_step(app: FastAPI, client: AsyncClient, settings: Settings) -> None:
+async def test_decline_counter_step(
+    resources: Resources, client: AsyncClient, settings: Settings
+) -> None:
     """The step checkout calls: ``check`` refuses once ``decline_limit`` declines are
     recorded for one user within the window; other users are not affected."""
-    database: Database = app.state.database
+    database: Database = resources.database
     limit = limits.decline_limit(settings)
     async with database.session() as session:
         await limits.check(session, limit, "1")
@@ -131,11 +133,11 @@ async def test_decline_counter_step(app: FastAPI, client: AsyncClient, settings:
 
 
 async def test_passed_windows_restart_and_are_purged(
-    app: FastAPI, client: AsyncClient, admin_engine: AsyncEngine, settings: Settings
+    resources: Resources, client: AsyncClient, admin_engine: AsyncEngine, settings: Settings
 ) -> None:
     from ecommerce.repositories import limit as limit_repo
 
-    database: Database = app.state.database
+    database: Database = resources.database
     limit = limits.decline_limit(settings)
     async with database.session() as session:
         for _ in range(5):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
 from ecommerce.models import User
 from ecommerce.services import credentials
@@ -110,19 +110,20 @@ async def test_change_password_needs_a_token_and_a_valid_new_password(
 
 
 async def test_reset_password_workflow_revokes_tokens(
-    client: AsyncClient, app: FastAPI, customer_user: User
+    client: AsyncClient, resources: Resources, customer_user: User
 ) -> None:
     headers = await login(client, CUSTOMER_EMAIL)
-    await credentials.reset_password(app.state.database, customer_user.id, NEW_PASSWORD)
+    await credentials.reset_password(resources.database, customer_user.id, NEW_PASSWORD)
     assert (await client.get(ME, headers=headers)).status_code == 401
     await login(client, CUSTOMER_EMAIL, NEW_PASSWORD)
 
 
-async def test_revoke_tokens_step(client: AsyncClient, app: FastAPI, customer_user: User) -> None:
+async def test_revoke_tokens_step(
+    client: AsyncClient, resources: Resources, customer_user: User
+) -> None:
     headers = await login(client, CUSTOMER_EMAIL)
-    async with app.state.database.session() as session:
+    async with resources.database.transaction() as session:
         await credentials.revoke_tokens(session, customer_user.id)
-        await session.commit()
     assert (await client.get(ME, headers=headers)).status_code == 401
     assert (await client.get(ME, headers=await login(client, CUSTOMER_EMAIL))).status_code == 200
 
@@ -132,7 +133,9 @@ async def test_admin_password_reset_revokes_tokens(
 ) -> None:
     headers = await login(client, CUSTOMER_EMAIL)
     async with AsyncSession(admin_engine) as session:
-        outcome = await ensure_admin(session, CUSTOMER_EMAIL, NEW_PASSWORD, reset_password=True)
+        outcome = await ensure_admin(
+            session, CUSTOMER_EMAIL, NEW_PASSWORD, reset_password=True, promote_existing=True
+        )
         await session.commit()
     assert outcome is AdminOutcome.PASSWORD_RESET
     assert (await client.get(ME, headers=headers)).status_code == 401

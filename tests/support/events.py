@@ -7,11 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecommerce.models import Event, EventType
-from ecommerce.repositories import order as order_repository
-from ecommerce.services.events import record_order_event
+from ecommerce.models import EmailMessage, Event, job_table
 from tests.support.shop import new_customer, new_product, order_body
 
 
@@ -39,14 +38,24 @@ async def place_paid_order(
     return order
 
 
-async def record(engine: AsyncEngine, order_id: int, event_type: EventType) -> Event:
-    """What the state machine does on a move: record the event in its own transaction."""
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        order = await order_repository.get(session, order_id)
-        assert order is not None
-        recorded = await record_order_event(session, order, event_type)
-        await session.commit()
-    return recorded.event
+async def events_of(engine: AsyncEngine, order_id: int) -> list[Event]:
+    """The events recorded for one order, oldest first."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(Event).where(Event.order_id == order_id).order_by(Event.seq))
+        ).all()
+    return [Event(**row._mapping) for row in rows]
+
+
+async def email_rows(engine: AsyncEngine) -> list[EmailMessage]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(EmailMessage).order_by(EmailMessage.id))).all()
+    return [EmailMessage(**row._mapping) for row in rows]
+
+
+async def job_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(job_table)) or 0)
 
 
 async def deliveries(
@@ -65,3 +74,15 @@ async def eventually(
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(interval)
+
+
+async def delivery_settled(
+    client: AsyncClient, admin: dict[str, str], webhook_id: int, status: str, count: int = 1
+) -> None:
+    """Wait until the endpoint has ``count`` deliveries, all with ``status``."""
+
+    async def check() -> bool:
+        items = await deliveries(client, admin, webhook_id)
+        return len(items) == count and all(item["status"] == status for item in items)
+
+    await eventually(check)

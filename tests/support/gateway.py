@@ -16,7 +16,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from ecommerce.fake_gateway import Mode, Operation, create_app
+from ecommerce.devtools.fake_gateway import Mode, Operation, create_app
 
 TEST_GATEWAY_API_KEY = "sk_test_gateway_fixture"
 

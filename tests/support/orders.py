@@ -12,13 +12,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from ecommerce.models import OrderStatus, Product
-from ecommerce.repositories.bulk import (
+from ecommerce.devtools.bulk_copy import (
     ORDER_COLUMNS,
     ORDER_LINE_COLUMNS,
     copy_records,
     reserve_ids,
 )
+from ecommerce.models import OrderStatus, Product
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,23 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
 
+from ecommerce.api.resources import STATE_KEY, Resources
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    resources: Resources  # what the served app's lifespan built
+
 
 @contextmanager
-def serve_in_thread(app: FastAPI, *, send_buffer: int | None = None) -> Iterator[str]:
-    """Serve ``app`` (lifespan included) on a free loopback port; yield its base URL.
+def serve_in_thread(app: FastAPI, *, send_buffer: int | None = None) -> Iterator[Served]:
+    """Serve ``app`` (lifespan included) on a free loopback port; yield its URL and resources.
 
     ``send_buffer`` shrinks the kernel's send buffer of accepted connections (they
     inherit the listening socket's), so a client that stops reading stalls the server
@@ -39,7 +48,7 @@ def serve_in_thread(app: FastAPI, *, send_buffer: int | None = None) -> Iterator
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
+        yield Served(f"http://127.0.0.1:{port}", server.lifespan.state[STATE_KEY])
     finally:
         server.should_exit = True
         thread.join(timeout=30)

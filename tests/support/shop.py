@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.models import Order, Product
+from ecommerce.services.order_state import charge_key
 
 _numbers = itertools.count(1)
 
@@ -81,7 +82,7 @@ async def assert_money_matches_orders(engine: AsyncEngine, ledger: dict[str, Any
         refunds[refund["charge_id"]] = refunds.get(refund["charge_id"], 0) + refund["amount"]
     keys = set()
     for order_id, status, total, currency, payment_key, charge_id in rows:
-        key = f"order-{payment_key}-charge"
+        key = charge_key(payment_key)
         keys.add(key)
         charge = charges.get(key)
         if total == 0:  # a free order: nothing charged, nothing refunded

@@ -8,10 +8,11 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from ecommerce.core.config import Settings
+from ecommerce.schemas.webhook import url_problem
 from ecommerce.services.jobs import retry_delay
 from ecommerce.services.mail import money, render
 from ecommerce.services.mailer import SmtpTarget
-from ecommerce.services.webhook_address import is_public, url_problem
+from ecommerce.services.webhook_address import is_public
 from ecommerce.services.webhook_client import AttemptOutcome, classify, signed_headers
 from ecommerce.services.webhooks import new_secret
 
@@ -130,3 +131,14 @@ def test_html_is_autoescaped_and_the_text_is_not() -> None:
 def test_a_bad_smtp_url_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="smtp"):
         Settings(_env_file=None, smtp_url=value)
+
+
+def test_every_status_change_publishes_one_event_and_nothing_else_does() -> None:
+    from ecommerce.services.order_state import PUBLISHED, TRANSITIONS
+
+    changing = {event for event, move in TRANSITIONS.items() if move.changes_status}
+    assert set(PUBLISHED) == changing
+    targets = {TRANSITIONS[event].to_status for event in PUBLISHED}
+    assert {f"order.{status}" for status in targets} == {
+        published.value for published in PUBLISHED.values()
+    }

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from ecommerce.api.dependencies import AdminUser, DatabaseDep, SessionDep, SettingsDep
+from ecommerce.api.dependencies import (
+    AdminUser,
+    CallerSessionDep,
+    DatabaseDep,
+    ExportSlotsDep,
+    SettingsDep,
+)
 from ecommerce.api.errors import error_responses
 from ecommerce.api.streaming import ClosingStreamingResponse, StartedStream
 from ecommerce.core.errors import Forbidden, InvalidInput, NotAuthenticated, ServiceUnavailable
@@ -50,9 +56,9 @@ _EXPORT_CONTENT: dict[str, Any] = {
     },
 )
 async def export_orders(
-    request: Request,
     _: AdminUser,
     database: DatabaseDep,
+    slots: ExportSlotsDep,
     export_format: Annotated[
         ExportFormat, Query(alias="format", description="`ndjson` (default) or `csv`.")
     ] = "ndjson",
@@ -65,7 +71,6 @@ async def export_orders(
     filename = order_export.export_filename(export_format)
     # Started here: a busy pool or a database that is down answers 503, not a 200 whose
     # body stops short.
-    slots: order_export.ExportSlots = request.state.export_slots
     body = await StartedStream.start(
         order_export.export_orders(database, export_format, slots=slots)
     )
@@ -89,7 +94,7 @@ async def export_orders(
 )
 async def get_sales_report(
     _: AdminUser,
-    session: SessionDep,
+    session: CallerSessionDep,
     settings: SettingsDep,
     start: Annotated[date, Query(description="First UTC day, included (YYYY-MM-DD).")],
     end: Annotated[date, Query(description="UTC day after the last one, excluded.")],

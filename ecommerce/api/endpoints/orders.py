@@ -1,21 +1,21 @@
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, status
 
 from ecommerce.api.dependencies import (
     AdminUser,
+    CallerSessionDep,
     CurrentUser,
     DatabaseDep,
     GatewayDep,
     PageParams,
-    SessionDep,
+    ReconcilerDep,
     SettingsDep,
 )
 from ecommerce.api.errors import error_responses
+from ecommerce.api.idempotency import IdempotencyDep
 from ecommerce.core.errors import (
     Conflict,
     Forbidden,
@@ -28,33 +28,17 @@ from ecommerce.core.errors import (
     OutOfStock,
     PaymentDeclined,
 )
-from ecommerce.models.base import MAX_ID
+from ecommerce.core.ids import MAX_ID
+from ecommerce.models import Order
 from ecommerce.schemas.common import Page
 from ecommerce.schemas.order import OrderCreate, OrderRead
-from ecommerce.services import checkout
+from ecommerce.services import cancellation, checkout
 from ecommerce.services import order as order_service
-from ecommerce.services.idempotency import IdempotentOrders, fingerprint
-from ecommerce.services.reconciler import Reconciler
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
 # Bounded like the bigint column: a larger id is a 422, never a database error.
 OrderId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Order id.")]
-
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Retry-safe key: the same key and body answer the same, once.",
-    ),
-]
-
-
-def get_reconciler(request: Request) -> Reconciler:
-    reconciler: Reconciler = request.state.reconciler
-    return reconciler
 
 
 @router.post(
@@ -67,6 +51,7 @@ def get_reconciler(request: Request) -> Reconciler:
         PaymentDeclined,
         OutOfStock,
         InvalidInput,
+        Conflict,
         GatewayError,
         GatewayUnavailable,
         GatewayTimeout,
@@ -74,40 +59,25 @@ def get_reconciler(request: Request) -> Reconciler:
 )
 async def create_order(
     body: OrderCreate,
-    request: Request,
     user: CurrentUser,
     database: DatabaseDep,
     gateway: GatewayDep,
     settings: SettingsDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> Any:
-    reconciler = get_reconciler(request)
-
-    async def place(on_created: checkout.OnCreated | None = None) -> Any:
+    reconciler: ReconcilerDep,
+    idempotency: IdempotencyDep,
+) -> OrderRead:
+    async def place(on_created: checkout.OnCreated | None) -> Order:
         return await checkout.place_order(
-            database=database,
-            gateway=gateway,
-            settings=settings,
-            user_id=user.id,
-            request=body,
+            database,
+            gateway,
+            create=checkout.reserve_and_create(settings, user.id, body),
+            payment_token=body.payment_token,
             on_created=on_created,
             on_unknown_outcome=reconciler.wake_when_settleable,
         )
 
-    if idempotency_key is None:
-        return OrderRead.from_order(await place())
-    runner = IdempotentOrders(
-        database=database,
-        wait_seconds=settings.payment_gateway_timeout + 5,
-        lease=timedelta(seconds=max(60.0, 4 * settings.payment_gateway_timeout)),
-    )
-    answer = await runner.run(
-        user_id=user.id,
-        key=idempotency_key,
-        print_=fingerprint("POST", "/api/v1/orders", body.model_dump(mode="json")),
-        place=place,
-    )
-    return JSONResponse(answer.body, status_code=answer.status_code)
+    order = await idempotency.run(user_id=user.id, body=body, place=place)
+    return OrderRead.from_order(order)
 
 
 @router.get(
@@ -116,7 +86,9 @@ async def create_order(
     summary="List your orders (an admin sees everyone's)",
     responses=error_responses(NotAuthenticated, InvalidInput),
 )
-async def list_orders(session: SessionDep, user: CurrentUser, page: PageParams) -> Page[OrderRead]:
+async def list_orders(
+    session: CallerSessionDep, user: CurrentUser, page: PageParams
+) -> Page[OrderRead]:
     rows, next_cursor = await order_service.list_visible(session, user, page)
     return Page(items=[OrderRead.from_order(order) for order in rows], next_cursor=next_cursor)
 
@@ -127,7 +99,7 @@ async def list_orders(session: SessionDep, user: CurrentUser, page: PageParams) 
     summary="Get one of your orders",
     responses=error_responses(NotAuthenticated, NotFound),
 )
-async def get_order(order_id: OrderId, session: SessionDep, user: CurrentUser) -> OrderRead:
+async def get_order(order_id: OrderId, session: CallerSessionDep, user: CurrentUser) -> OrderRead:
     return OrderRead.from_order(await order_service.get_visible(session, user, order_id))
 
 
@@ -142,7 +114,7 @@ async def get_order(order_id: OrderId, session: SessionDep, user: CurrentUser) -
 async def cancel_order(
     order_id: OrderId, user: CurrentUser, database: DatabaseDep, gateway: GatewayDep
 ) -> OrderRead:
-    return OrderRead.from_order(await order_service.cancel(database, gateway, user, order_id))
+    return OrderRead.from_order(await cancellation.cancel(database, gateway, user, order_id))
 
 
 @router.post(
@@ -151,5 +123,5 @@ async def cancel_order(
     summary="Mark a paid order shipped (admin)",
     responses=error_responses(NotAuthenticated, Forbidden, NotFound, Conflict),
 )
-async def ship_order(order_id: OrderId, session: SessionDep, _: AdminUser) -> OrderRead:
+async def ship_order(order_id: OrderId, session: CallerSessionDep, _: AdminUser) -> OrderRead:
     return OrderRead.from_order(await order_service.ship(session, order_id))

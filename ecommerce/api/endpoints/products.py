@@ -6,11 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from ecommerce.api.dependencies import AdminUser, OptionalUser, PageParams, SessionDep, SettingsDep
+from ecommerce.api.dependencies import (
+    AdminUser,
+    CallerSessionDep,
+    OptionalUser,
+    PageParams,
+    SettingsDep,
+)
 from ecommerce.api.errors import error_responses
 from ecommerce.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from ecommerce.core.ids import MAX_ID
 from ecommerce.models import Product
-from ecommerce.models.base import MAX_ID
 from ecommerce.schemas.common import Page
 from ecommerce.schemas.product import ProductCreate, ProductRead, ProductUpdate, StockAdjust
 from ecommerce.services import catalog, inventory
@@ -32,7 +38,7 @@ ADMIN_ERRORS = (NotAuthenticated, Forbidden)
     responses=error_responses(InvalidInput, NotAuthenticated),
 )
 async def list_products(
-    session: SessionDep,
+    session: CallerSessionDep,
     page: PageParams,
     viewer: OptionalUser,
     q: Annotated[
@@ -63,7 +69,9 @@ async def list_products(
     description="404 for an inactive product unless the caller is admin.",
     responses=error_responses(NotFound, NotAuthenticated),
 )
-async def get_product(product_id: ProductId, session: SessionDep, viewer: OptionalUser) -> Product:
+async def get_product(
+    product_id: ProductId, session: CallerSessionDep, viewer: OptionalUser
+) -> Product:
     include_inactive = viewer is not None and viewer.is_admin
     return await catalog.get_product(session, product_id, include_inactive=include_inactive)
 
@@ -78,7 +86,7 @@ async def get_product(product_id: ProductId, session: SessionDep, viewer: Option
     responses=error_responses(*ADMIN_ERRORS, Conflict),
 )
 async def create_product(
-    data: ProductCreate, session: SessionDep, settings: SettingsDep, _: AdminUser
+    data: ProductCreate, session: CallerSessionDep, settings: SettingsDep, _: AdminUser
 ) -> Product:
     return await catalog.create_product(session, data, settings.currency)
 
@@ -92,7 +100,7 @@ async def create_product(
     responses=error_responses(*ADMIN_ERRORS, NotFound),
 )
 async def update_product(
-    product_id: ProductId, data: ProductUpdate, session: SessionDep, _: AdminUser
+    product_id: ProductId, data: ProductUpdate, session: CallerSessionDep, _: AdminUser
 ) -> Product:
     return await catalog.update_product(session, product_id, data)
 
@@ -106,6 +114,6 @@ async def update_product(
     responses=error_responses(*ADMIN_ERRORS, NotFound, Conflict),
 )
 async def adjust_stock(
-    product_id: ProductId, data: StockAdjust, session: SessionDep, _: AdminUser
+    product_id: ProductId, data: StockAdjust, session: CallerSessionDep, _: AdminUser
 ) -> Product:
     return await inventory.adjust_stock(session, product_id, data.delta)

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from ecommerce.api.dependencies import AdminUser, PageParams, SessionDep, SettingsDep
+from ecommerce.api.dependencies import AdminUser, CallerSessionDep, PageParams, SettingsDep
 from ecommerce.api.errors import error_responses
 from ecommerce.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from ecommerce.models.base import MAX_ID
+from ecommerce.core.ids import MAX_ID
 from ecommerce.schemas.common import Page
 from ecommerce.schemas.webhook import (
     WebhookCreate,
@@ -38,7 +38,7 @@ ADMIN_ERRORS = (NotAuthenticated, Forbidden)
     responses=error_responses(*ADMIN_ERRORS, InvalidInput),
 )
 async def create_webhook(
-    body: WebhookCreate, session: SessionDep, settings: SettingsDep, _: AdminUser
+    body: WebhookCreate, session: CallerSessionDep, settings: SettingsDep, _: AdminUser
 ) -> WebhookCreated:
     endpoint = await webhooks.create_endpoint(
         session, settings, url=body.url, events=[event.value for event in body.events]
@@ -59,7 +59,9 @@ async def create_webhook(
     summary="List webhook endpoints",
     responses=error_responses(*ADMIN_ERRORS, InvalidInput),
 )
-async def list_webhooks(session: SessionDep, page: PageParams, _: AdminUser) -> Page[WebhookRead]:
+async def list_webhooks(
+    session: CallerSessionDep, page: PageParams, _: AdminUser
+) -> Page[WebhookRead]:
     rows, next_cursor = await webhooks.list_endpoints(session, page)
     return Page(items=[WebhookRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
@@ -71,7 +73,9 @@ async def list_webhooks(session: SessionDep, page: PageParams, _: AdminUser) -> 
     summary="Delete a webhook endpoint",
     responses=error_responses(*ADMIN_ERRORS, NotFound),
 )
-async def delete_webhook(webhook_id: WebhookId, session: SessionDep, _: AdminUser) -> Response:
+async def delete_webhook(
+    webhook_id: WebhookId, session: CallerSessionDep, _: AdminUser
+) -> Response:
     await webhooks.delete_endpoint(session, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -85,7 +89,7 @@ async def delete_webhook(webhook_id: WebhookId, session: SessionDep, _: AdminUse
     responses=error_responses(*ADMIN_ERRORS, NotFound, InvalidInput),
 )
 async def list_webhook_deliveries(
-    webhook_id: WebhookId, session: SessionDep, page: PageParams, _: AdminUser
+    webhook_id: WebhookId, session: CallerSessionDep, page: PageParams, _: AdminUser
 ) -> Page[WebhookDeliveryRead]:
     rows, next_cursor = await webhooks.list_deliveries(session, webhook_id, page)
     return Page(
@@ -106,7 +110,7 @@ async def list_webhook_deliveries(
     },
 )
 async def retry_webhook_delivery(
-    delivery_id: DeliveryId, session: SessionDep, settings: SettingsDep, _: AdminUser
+    delivery_id: DeliveryId, session: CallerSessionDep, settings: SettingsDep, _: AdminUser
 ) -> Response:
     await webhooks.retry_delivery(session, settings, delivery_id)
     return Response(status_code=status.HTTP_202_ACCEPTED)

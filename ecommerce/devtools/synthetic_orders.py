@@ -37,8 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ecommerce.core.database import Database
 from ecommerce.core.security import hash_password
-from ecommerce.models import OrderStatus
-from ecommerce.repositories.bulk import (
+from ecommerce.devtools.bulk_copy import (
     ORDER_COLUMNS,
     ORDER_LINE_COLUMNS,
     USER_COLUMNS,
@@ -48,6 +47,7 @@ from ecommerce.repositories.bulk import (
     copy_records,
     reserve_ids,
 )
+from ecommerce.models import OrderStatus
 
 HISTORY_DAYS = 182
 ORDERS_PER_CUSTOMER = 8
@@ -102,7 +102,7 @@ class CatalogItem:
 
 
 @dataclass
-class HistorySummary:
+class SyntheticOrdersSummary:
     customers: int = 0
     orders: int = 0
     lines: int = 0
@@ -125,7 +125,7 @@ class OrderBatch:
     statuses: Counter[str]
 
 
-class HistoryGenerator:
+class SyntheticOrderGenerator:
     """Builds COPY records; pure CPU, no I/O, so it can run in a worker thread.
 
     Order number ``k`` of ``total`` is placed at ``start + span * (k + u) / total`` with
@@ -264,7 +264,7 @@ async def _insert_customers(
     return customer_ids
 
 
-async def seed_order_history(
+async def seed_synthetic_orders(
     database: Database,
     orders: int,
     *,
@@ -274,7 +274,7 @@ async def seed_order_history(
     seed: int | None = None,
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
-) -> HistorySummary:
+) -> SyntheticOrdersSummary:
     """Append ``orders`` generated orders (and their customers) to the database.
 
     Prices come from the active products priced in ``currency``; raises ``ValueError``
@@ -287,7 +287,7 @@ async def seed_order_history(
     now = now or datetime.now(UTC)
     customers = customers or max(1, math.ceil(orders / ORDERS_PER_CUSTOMER))
     started = time.perf_counter()
-    summary = HistorySummary()
+    summary = SyntheticOrdersSummary()
 
     async with database.monitored_connection() as conn:
         catalog = [CatalogItem(*row) for row in await active_catalog(conn, currency)]
@@ -301,7 +301,7 @@ async def seed_order_history(
         )
         summary.customers = len(customer_ids)
 
-        generator = HistoryGenerator(
+        generator = SyntheticOrderGenerator(
             catalog,
             customer_ids,
             currency=currency,

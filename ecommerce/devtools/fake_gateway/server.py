@@ -34,11 +34,11 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ecommerce.fake_gateway.faults import FaultRule, FaultSwitch, Operation
-from ecommerce.fake_gateway.ledger import JSON, Ledger, StoredAnswer, fingerprint
+from ecommerce.devtools.fake_gateway.faults import FaultRule, FaultSwitch, Operation
+from ecommerce.devtools.fake_gateway.ledger import JSON, Ledger, StoredAnswer, fingerprint
 
-logger = logging.getLogger("ecommerce.fake_gateway")
-access_logger = logging.getLogger("ecommerce.fake_gateway.access")
+logger = logging.getLogger("ecommerce.devtools.fake_gateway")
+access_logger = logging.getLogger("ecommerce.devtools.fake_gateway.access")
 
 DECLINED_SOURCE = "tok_chargeDeclined"
 TOKEN = re.compile(r"tok_\w+")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ecommerce.models import Product
@@ -87,10 +87,6 @@ async def active_catalog(
         .order_by(Product.id)
     )
     return [(row.id, row.sku, row.name, row.price) for row in result]
-
-
-async def count_rows(conn: AsyncConnection, table: type[Any]) -> int:
-    return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
 
 
 async def analyze(conn: AsyncConnection, tables: Sequence[str]) -> None:
