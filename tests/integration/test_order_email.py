@@ -25,6 +25,7 @@ def settings(
         database_url,
         payment_gateway_url=fake_gateway.url,
         payment_gateway_api_key=fake_gateway.api_key,
+        worker_in_process=True,
         smtp_url=mail_server.url,
         mail_retry_base_seconds=0.1,
     )
@@ -70,6 +71,7 @@ class TestWithoutSmtp:
             database_url,
             payment_gateway_url=fake_gateway.url,
             payment_gateway_api_key=fake_gateway.api_key,
+            worker_in_process=True,
         )
 
     async def test_the_message_is_written_to_the_log(

@@ -40,6 +40,7 @@ def settings(
         database_url,
         payment_gateway_url=fake_gateway.url,
         payment_gateway_api_key=fake_gateway.api_key,
+        worker_in_process=True,
         smtp_url=mail_server.url,
     )
 

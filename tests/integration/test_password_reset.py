@@ -34,6 +34,7 @@ def settings(
         database_url,
         payment_gateway_url=fake_gateway.url,
         payment_gateway_api_key=fake_gateway.api_key,
+        worker_in_process=True,
         smtp_url=mail_server.url,
         password_reset_max_requests=3,
         password_reset_url="https://shop.example.com/reset",

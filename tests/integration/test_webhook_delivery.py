@@ -30,6 +30,7 @@ def settings(database_url: str, fake_gateway: FakeGateway) -> Settings:
         database_url,
         payment_gateway_url=fake_gateway.url,
         payment_gateway_api_key=fake_gateway.api_key,
+        worker_in_process=True,
         webhook_retry_base_seconds=0.1,
         webhook_max_attempts=3,
     )
