@@ -39,6 +39,7 @@ job_log_table = Table(
     "pgqueuer_log",
     Base.metadata,
     Column("id", BigInteger, primary_key=True),
+    Column("created", DateTime(timezone=True), nullable=False),
     info={"owner": "pgqueuer"},
 )
 

@@ -16,10 +16,10 @@ from typing import Any, Self
 from pgqueuer.adapters.persistence.queries import Queries
 from pgqueuer.core.tm import TaskManager
 from pgqueuer.ports.driver import NotifyCallback
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ecommerce.models.job import job_table
+from ecommerce.models.job import job_log_table, job_table
 
 
 class SessionConnectionDriver:
@@ -106,3 +106,19 @@ async def queued_counts(session: AsyncSession) -> dict[str, int]:
     )
     rows: Any = (await session.execute(statement)).all()
     return {str(entrypoint): int(count) for entrypoint, count in rows}
+
+
+async def purge_log(session: AsyncSession, older_than: timedelta, limit: int) -> int:
+    """Delete up to ``limit`` of pgqueuer's job-history rows older than ``older_than``
+    (pgqueuer aggregates them into its statistics table but keeps them otherwise)."""
+    oldest = (
+        select(job_log_table.c.id)
+        .where(job_log_table.c.created < func.now() - older_than)
+        .order_by(job_log_table.c.id)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        delete(job_log_table).where(job_log_table.c.id.in_(oldest)).returning(job_log_table.c.id)
+    )
+    return len(result.all())

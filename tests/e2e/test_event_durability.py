@@ -115,23 +115,25 @@ async def test_one_confirmation_per_paid_order_with_two_web_workers_and_restarts
     # `ecommerce worker` that is restarted halfway: every job still runs exactly once.
     recycling = {**env, "ECOMMERCE_MAX_REQUESTS": "8", "ECOMMERCE_MAX_REQUESTS_JITTER": "0"}
     orders: list[dict[str, Any]] = []
-    async with serving(recycling, workers=2) as server:
-        async with httpx.AsyncClient(base_url=server.url or "", timeout=30) as http:
-            product_id = await product(http, admin_headers, 100)
-            buyers = [await customer(http, f"buyer{n}@example.com") for n in range(2)]
-            async with working(env) as worker:
-                for _ in range(3):
-                    orders += await asyncio.gather(*(order(http, b, product_id) for b in buyers))
-                await worker.stop()
-            async with working(env):
-                for _ in range(3):
-                    orders += await asyncio.gather(*(order(http, b, product_id) for b in buyers))
+    async with (
+        serving(recycling, workers=2) as server,
+        httpx.AsyncClient(base_url=server.url or "", timeout=30) as http,
+    ):
+        product_id = await product(http, admin_headers, 100)
+        buyers = [await customer(http, f"buyer{n}@example.com") for n in range(2)]
+        async with working(env) as worker:
+            for _ in range(3):
+                orders += await asyncio.gather(*(order(http, b, product_id) for b in buyers))
+            await worker.stop()
+        async with working(env):
+            for _ in range(3):
+                orders += await asyncio.gather(*(order(http, b, product_id) for b in buyers))
 
-                async def all_sent() -> bool:
-                    rows = await email_rows(admin_engine)
-                    return len(rows) == len(orders) and all(r.status == "sent" for r in rows)
+            async def all_sent() -> bool:
+                rows = await email_rows(admin_engine)
+                return len(rows) == len(orders) and all(r.status == "sent" for r in rows)
 
-                await eventually(all_sent, timeout=90)
+            await eventually(all_sent, timeout=90)
 
     subjects = sorted(str(message["Subject"]) for message in mail_server.messages)
     assert subjects == sorted(f"Your order {o['id']} is confirmed" for o in orders)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
+from ecommerce.services import sweeper
 from tests.conftest import make_settings
 from tests.support.events import (
     create_webhook,
@@ -189,3 +192,32 @@ async def test_each_endpoint_gets_its_own_delivery(
     for webhook in (first, second):
         await delivery_settled(client, admin_headers, webhook["id"], "succeeded")
     assert await deliveries(client, admin_headers, other["id"]) == []
+
+
+async def test_the_sweep_requeues_a_lost_delivery_and_trims_the_job_history(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    resources: Resources,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    webhook = await create_webhook(client, admin_headers, receiver.url, ["order.paid"])
+    await place_paid_order(client, admin_headers)
+    await delivery_settled(client, admin_headers, webhook["id"], "succeeded")
+    # As if its job had been lost: pending again, due two minutes ago, no job queued.
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE webhook_delivery SET status = 'pending', "
+                "next_attempt_at = now() - interval '2 minutes'"
+            )
+        )
+        await conn.execute(text("UPDATE pgqueuer_log SET created = now() - interval '8 days'"))
+    assert await sweeper.requeue_lost(resources.database) == 1
+    await receiver.wait_for(2)
+    await delivery_settled(client, admin_headers, webhook["id"], "succeeded")
+    async with admin_engine.connect() as conn:
+        old = await conn.scalar(
+            text("SELECT count(*) FROM pgqueuer_log WHERE created < now() - interval '7 days'")
+        )
+    assert old == 0
