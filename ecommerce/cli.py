@@ -23,7 +23,7 @@ from ecommerce.core.logging import configure_logging
 from ecommerce.devtools.fake_gateway import run as run_fake_gateway
 from ecommerce.devtools.fake_gateway.process import fake_gateway_beside
 from ecommerce.launcher import migrate as run_migrations
-from ecommerce.launcher import prepare_environment, settings_or_exit
+from ecommerce.launcher import prepare_environment, settings_or_exit, wait_for_database
 from ecommerce.schemas.user import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 Command = Callable[[argparse.Namespace], int]
@@ -78,6 +78,8 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["ECOMMERCE_BIND"] = args.bind
     settings = prepare_environment()
     configure_logging(json=settings.json_logs, level=settings.log_level)
+    assert settings.database_url is not None, "prepare_environment() exports it"
+    wait_for_database(settings.database_url, settings.db_wait_seconds)
     run_migrations()
     if args.demo:
         prepare_demo()

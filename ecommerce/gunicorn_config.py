@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ecommerce.api.recycle import RECYCLE_ENV
 from ecommerce.core.config import Settings
 from ecommerce.core.logging import gunicorn_log_config
 from ecommerce.launcher import (
@@ -64,9 +65,12 @@ graceful_timeout = _int_env("ECOMMERCE_GRACEFUL_TIMEOUT", math.ceil(_slowest_req
 timeout = _int_env("ECOMMERCE_WORKER_TIMEOUT", graceful_timeout)
 keepalive = 5
 # Recycle workers now and then (leaks in any dependency stay bounded); jitter keeps them
-# from restarting all at once.
-max_requests = _int_env("ECOMMERCE_MAX_REQUESTS", 10000)
-max_requests_jitter = _int_env("ECOMMERCE_MAX_REQUESTS_JITTER", max_requests // 10)
+# from restarting all at once. Not gunicorn's max_requests, which stops a worker under
+# its kept-alive connections (clients lose requests): the app drains them first
+# (api/recycle.py), told in post_fork. 0 turns recycling off.
+_recycle_requests = _int_env("ECOMMERCE_MAX_REQUESTS", 10000)
+_recycle_jitter = _int_env("ECOMMERCE_MAX_REQUESTS_JITTER", _recycle_requests // 10)
+max_requests = 0
 # Heartbeat files on tmpfs: a slow disk (a container's overlay) cannot stall them.
 if os.path.isdir("/dev/shm"):  # noqa: S108 - gunicorn's documented advice, not a temp file
     worker_tmp_dir = "/dev/shm"  # noqa: S108
@@ -111,6 +115,11 @@ def check_pool_capacity(server: Any, settings: Settings) -> None:
             server.cfg.workers * per_worker,
             max_connections,
         )
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In each worker, before it loads the app: its recycling plan (api/recycle.py)."""
+    os.environ[RECYCLE_ENV] = f"{_recycle_requests},{_recycle_jitter},{keepalive}"
 
 
 def child_exit(server: Any, worker: Any) -> None:

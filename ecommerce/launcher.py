@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ecommerce.core.config import ENV_PREFIX, ConfigError, Settings, load_settings
@@ -125,3 +126,49 @@ def pool_capacity_problem(settings: Settings, workers: int, max_connections: int
         f"{settings.db_max_overflow})) but PostgreSQL max_connections is {max_connections}; "
         "lower the workers or the pool, or raise max_connections"
     )
+
+
+async def _database_answers(database_url: str, seconds: float) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_async_engine(
+        database_url, poolclass=NullPool, connect_args={"timeout": seconds}
+    )
+    try:
+        async with asyncio.timeout(seconds), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+def wait_for_database(database_url: str, seconds: float, poll: float = 0.5) -> None:
+    """Block until the database answers, at most ``seconds``; else exit with one line.
+
+    For first start (``ecommerce serve`` migrates before it forks workers): a database
+    that comes up a little after the service (compose, a reboot) is waited for, one that
+    does not come is reported by name instead of as a stack trace.
+    """
+    deadline = time.monotonic() + seconds
+    announced = False
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            asyncio.run(_database_answers(database_url, max(min(left, 5.0), 0.5)))
+            if announced:
+                print("database answers", file=sys.stderr)
+            return
+        except Exception as error:
+            if time.monotonic() >= deadline:
+                raise SystemExit(
+                    f"the database did not answer within {seconds:g}s "
+                    f"(ECOMMERCE_DB_WAIT_SECONDS): {type(error).__name__}: {error}"
+                ) from None
+            if not announced:
+                print(
+                    f"waiting up to {seconds:g}s for the database ({type(error).__name__})",
+                    file=sys.stderr,
+                )
+                announced = True
+        time.sleep(poll)

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from ecommerce.api.endpoints import (
@@ -31,12 +32,13 @@ from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ecommerce.api.idempotency import install_replay_handler
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
+from ecommerce.api.recycle import RecycleMiddleware
 from ecommerce.api.resources import STATE_KEY, Resources
 from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
-from ecommerce.core.metrics import instrument, observe_gateway_request
+from ecommerce.core.metrics import initialise_series, instrument, observe_gateway_request
 from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
 from ecommerce.services.consumer import consuming
@@ -48,11 +50,13 @@ logger = logging.getLogger("ecommerce")
 
 
 @asynccontextmanager
-async def background_task(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+async def background_task(
+    work: Coroutine[Any, Any, None], name: str
+) -> AsyncIterator[asyncio.Task[None]]:
     """Run ``work`` for the life of the block; cancel it and wait for it on the way out."""
     task = asyncio.create_task(work, name=name)
     try:
-        yield
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -80,6 +84,33 @@ async def ensure_first_admin(settings: Settings, database: Database) -> None:
         logger.info("first admin %s: %s", settings.first_admin_email, outcome.value)
 
 
+# Retry delays of the first-admin bootstrap while the database does not answer.
+FIRST_ADMIN_RETRY = (0.2, 5.0)
+# How long start-up waits for the first admin before leaving it to the background.
+FIRST_ADMIN_WAIT_SECONDS = 5.0
+
+
+async def first_admin_when_ready(settings: Settings, database: Database) -> None:
+    """Ensure the first admin once the database answers: retried with growing delays,
+    once per process, so a worker starts (and serves its 503s) while the database is away.
+    """
+    delay, longest = FIRST_ADMIN_RETRY
+    while True:
+        try:
+            await ensure_first_admin(settings, database)
+            return
+        except Exception as error:  # the database away, busy, or failing: retry
+            logger.warning(
+                "first admin not ensured yet (%s); retrying in %.1fs", type(error).__name__, delay
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, longest)
+
+
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
@@ -97,10 +128,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(database.dispose)
             pool_capacity = active.db_pool_size + active.db_max_overflow
             await stack.enter_async_context(instrument(database, pool_capacity))
+            # Every route template and method, as the OpenAPI document lists them.
+            initialise_series(
+                (method.upper(), path)
+                for path, operations in app.openapi()["paths"].items()
+                for method in operations
+            )
             gateway = PaymentGateway.open(active)  # the one gateway session of this process
             gateway.request_observers.append(observe_gateway_request)
             stack.push_async_callback(gateway.close)
-            await ensure_first_admin(active, database)
+            # Never a reason not to start: with the database away the worker serves
+            # /health/live and answers 503 elsewhere, and the admin comes when it is back.
+            bootstrap = await stack.enter_async_context(
+                background_task(first_admin_when_ready(active, database), "first-admin")
+            )
+            # With the database up the admin exists once start-up is done; a database
+            # that does not answer in time only delays it.
+            await asyncio.wait({bootstrap}, timeout=FIRST_ADMIN_WAIT_SECONDS)
             consumer = None
             if active.worker_in_process:
                 # Entered after the pool: on the way out it stops (letting its running
@@ -127,6 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Async-first e-commerce backend: catalog, stock, orders, card payments.",
         lifespan=lifespan,
+        # Operation ids are the route names (create_order, not FastAPI's default
+        # create_order_api_v1_orders_post): generated clients get readable methods.
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     install_replay_handler(app)
@@ -141,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)  # innermost guard: its 413 gets a request id
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RecycleMiddleware)  # counts and drains every request
     # Added last, so outermost: it sees RequestIdMiddleware's last-resort 500s too.
     app.add_middleware(TelemetryMiddleware)
     return app

@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "ECOMMERCE_"
 
@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     db_pool_recycle: Annotated[int, Field(ge=-1)] = 1800
     db_statement_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
     db_connect_timeout: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # `ecommerce serve` waits this long for the database at first start (migrations need
+    # it); workers themselves start without it and answer 503 until it is back.
+    db_wait_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
     jwt_secret: SecretStr | None = None
     access_token_ttl: Annotated[int, Field(gt=0, le=30 * 24 * 3600)] = 3600
@@ -127,6 +130,33 @@ class Settings(BaseSettings):
     # Where the host-wide hashing slots live (lock files); unset: a directory under /tmp
     # private to this user.
     hash_slot_dir: Path | None = None
+
+    # --- Money paths ---
+    # Orders above this total are refused (422) before anything is reserved: the gateway
+    # refuses them anyway, and they would hold stock until the reconciler's grace.
+    max_order_total: Annotated[int, Field(ge=1, le=10**15)] = 99_999_999
+    # Orders one user may have pending at once (a checkout in flight or unsettled); one
+    # more is 429. Stops one account from holding the catalog's stock.
+    max_pending_orders: Annotated[int, Field(ge=1, le=10_000)] = 10
+    # Seconds after an order was settled as failed (no charge found) at which its charge is
+    # looked for again; a charge found late is refunded. Comma-separated, growing.
+    late_charge_rechecks: Annotated[tuple[float, ...], NoDecode] = (60, 300, 1800, 7200, 86400)
+
+    @field_validator("late_charge_rechecks", mode="before")
+    @classmethod
+    def _seconds_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                value = tuple(float(part) for part in parts)
+            except ValueError:
+                raise ValueError("must be comma-separated seconds, e.g. 60,300,1800") from None
+        if isinstance(value, (tuple, list)):
+            if not value or len(value) > 50 or any(not 0 < v <= 30 * 86400 for v in value):
+                raise ValueError("must be 1 to 50 delays, each 0 < seconds <= 30 days")
+            if list(value) != sorted(value):
+                raise ValueError("must grow (each delay at least the one before)")
+        return value
 
     @field_validator("database_url")
     @classmethod

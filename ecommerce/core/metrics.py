@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -110,6 +111,21 @@ EVENT_LOOP_LAG = Histogram(
     f"{LOOP_LAG_INTERVAL} seconds (time it was blocked or saturated).",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+ORPHAN_CHARGES = Counter(
+    "orphan_charges",  # exported as orphan_charges_total
+    "Charges found on orders that were not paid (recorded late by the gateway, or a 2xx "
+    "charge whose status, amount or currency was not the order's); each is refunded.",
+    ["reason"],
+)
+ORPHAN_REASONS = ("late", "mismatch")
+UNSETTLED_AGE = Gauge(
+    "orders_unsettled_oldest_seconds",
+    "Seconds since the oldest order in each unsettled state (pending, refund_pending, "
+    "refund_due, refund_refused) last moved; 0 when there is none. Set by the reconciler.",
+    ["state"],
+    multiprocess_mode="livemax",
+)
+UNSETTLED_STATES = ("pending", "refund_pending", "refund_due", "refund_refused")
 WORKER_EXITS = Counter(
     "gunicorn_worker_exits",  # exported as gunicorn_worker_exits_total
     "gunicorn workers that exited (recycled after max_requests, crashed, killed on "
@@ -158,6 +174,8 @@ METRIC_FAMILIES = (
     DB_CONNECTION_ACQUIRE,
     PAYMENT_GATEWAY_REQUEST,
     EVENT_LOOP_LAG,
+    ORPHAN_CHARGES,
+    UNSETTLED_AGE,
     WORKER_EXITS,
     JOBS_QUEUED,
     JOBS_PROCESSED,
@@ -166,6 +184,15 @@ METRIC_FAMILIES = (
     WEBHOOK_ATTEMPTS,
     EMAIL_ATTEMPTS,
 )
+
+
+def record_orphan_charge(reason: str) -> None:
+    ORPHAN_CHARGES.labels(reason).inc()
+
+
+def record_unsettled_ages(ages: Mapping[str, float]) -> None:
+    for state in UNSETTLED_STATES:
+        UNSETTLED_AGE.labels(state).set(ages.get(state, 0.0))
 
 
 def method_label(method: str) -> str:
@@ -227,10 +254,84 @@ def email_attempt(kind: str, outcome: str) -> None:
 
 
 def record_worker_exit(pid: int) -> None:
-    """In the gunicorn master, when a worker is gone: drop its live gauges, count it."""
+    """In the gunicorn master, when a worker is gone: fold its files away, count it."""
     if _DIRECTORY:
-        multiprocess.mark_process_dead(pid, _DIRECTORY)  # type: ignore[no-untyped-call]
+        compact_dead_worker(pid, Path(_DIRECTORY))
     WORKER_EXITS.inc()
+
+
+ARCHIVE = "archive"  # the "pid" of the file that holds what dead workers counted
+_ACCUMULATED = ("counter", "histogram", "summary")
+
+
+def compact_dead_worker(pid: int, directory: Path) -> None:
+    """Fold a dead worker's counters and histograms into one archive file per type and
+    delete its files, so a scrape reads as many files after a thousand recycles as after
+    none (it reads every file in the directory). Its gauges described a process that is
+    gone: they are dropped. Runs in the master only (one writer of the archives).
+    """
+    from prometheus_client.mmap_dict import MmapedDict
+
+    for kind in _ACCUMULATED:
+        dead = directory / f"{kind}_{pid}.db"
+        if not dead.exists():
+            continue
+        archive = MmapedDict(str(directory / f"{kind}_{ARCHIVE}.db"))  # type: ignore[no-untyped-call]
+        try:
+            for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(dead)):  # type: ignore[no-untyped-call]
+                current, _ = archive.read_value(key)  # type: ignore[no-untyped-call]
+                archive.write_value(key, current + value, 0.0)  # type: ignore[no-untyped-call]
+        finally:
+            archive.close()  # type: ignore[no-untyped-call]
+        dead.unlink()
+    multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+    for gauge in directory.glob(f"gauge_*_{pid}.db"):
+        gauge.unlink(missing_ok=True)
+
+
+def initialise_series(routes: Iterable[tuple[str, str]]) -> None:
+    """Create every labelled series whose label values are known, at zero, so each
+    contract metric is in the first scrape (``rate()`` and alerts need the series to
+    exist before the first event): gateway calls by operation and outcome, requests
+    by route, orphan charges by reason, unsettled orders by state, pool states."""
+    for operation in GATEWAY_OPERATIONS:
+        for outcome in GATEWAY_OUTCOMES:
+            PAYMENT_GATEWAY_REQUEST.labels(operation, outcome)
+    for method, route in routes:
+        HTTP_REQUESTS.labels(method_label(method), route, "200")
+        HTTP_REQUEST_DURATION.labels(method_label(method), route)
+    for reason in ORPHAN_REASONS:
+        ORPHAN_CHARGES.labels(reason)
+    for state in UNSETTLED_STATES:
+        UNSETTLED_AGE.labels(state).set(0)
+    for state in ("checked_out", "idle", "overflow"):
+        DB_POOL_CONNECTIONS.labels(state)
+    for kind in JOB_KINDS:
+        for counter in (JOBS_QUEUED, JOBS_PROCESSED, JOBS_FAILED):
+            counter.labels(kind)
+    for outcome in WEBHOOK_OUTCOMES:
+        WEBHOOK_ATTEMPTS.labels(outcome)
+    for email_kind in EMAIL_KINDS:
+        for outcome in EMAIL_OUTCOMES:
+            EMAIL_ATTEMPTS.labels(email_kind, outcome)
+
+
+GATEWAY_OPERATIONS = ("charge", "lookup", "refund")
+# Label values of the job metrics (services/jobs.JobKind, webhook_client.AttemptOutcome,
+# models EmailKind, mailer.SendOutcome; a unit test keeps them equal).
+JOB_KINDS = ("webhook.deliver", "email.send")
+WEBHOOK_OUTCOMES = (
+    "succeeded",
+    "retryable_status",
+    "rejected",
+    "gone",
+    "timeout",
+    "connection_error",
+    "blocked",
+)
+EMAIL_KINDS = ("order_confirmation", "shipping_notice", "password_reset")
+EMAIL_OUTCOMES = ("sent", "logged", "temporary_error", "permanent_error")
+GATEWAY_OUTCOMES = ("success", "declined", "error", "unavailable", "timeout", "cancelled")
 
 
 async def sample_runtime(

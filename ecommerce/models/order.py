@@ -4,7 +4,16 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Uuid, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecommerce.models.base import Base, created_at_column, id_column, updated_at_column
@@ -27,6 +36,14 @@ class PaymentStatus(enum.StrEnum):
     NOT_CHARGED = "not_charged"  # the reconciler found no charge for an unknown outcome
     REFUND_PENDING = "refund_pending"  # a cancel started; the refund will be completed
     REFUNDED = "refunded"
+    # The charge call is being sent: the order was still pending a moment ago (a settled
+    # order is never charged), and the reconciler's grace counts from this mark.
+    CHARGING = "charging"
+    # A failed order holds money (a charge recorded late, or a 2xx charge that did not
+    # match the order): the reconciler refunds it until the gateway says it is done.
+    REFUND_DUE = "refund_due"
+    # The gateway refused that refund for good: a person must look (alerted on).
+    REFUND_REFUSED = "refund_refused"
 
 
 class Order(Base):
@@ -45,6 +62,13 @@ class Order(Base):
             postgresql_where=text("status = 'pending' OR payment_status = 'refund_pending'"),
         ),
         Index("ix_order_status_created_at", "status", "created_at"),
+        Index(
+            "ix_order_refund_due_updated_at",
+            "updated_at",
+            postgresql_where=text("payment_status = 'refund_due'"),
+        ),
+        # Failed orders whose charge is looked for again (a gateway may record it late).
+        Index("ix_order_recheck_at", "recheck_at", postgresql_where=text("recheck_at IS NOT NULL")),
     )
 
     id: Mapped[int] = id_column()
@@ -60,6 +84,9 @@ class Order(Base):
     charge_id: Mapped[str | None] = mapped_column(String(255))
     payment_status: Mapped[str | None] = mapped_column(String(32))
     refund_id: Mapped[str | None] = mapped_column(String(255))
+    # Late-charge re-checks of a failed order: when the next is due and how many were made.
+    recheck_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rechecks: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

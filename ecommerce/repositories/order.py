@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -140,3 +140,72 @@ async def page(
     if user_id is not None:
         statement = statement.where(Order.user_id == user_id)
     return await paginate(session, statement, page, key=Order.id)
+
+
+def in_seconds(seconds: float) -> ColumnElement[Any]:
+    """``now() + seconds`` as SQL (the database's clock, like every other stamp)."""
+    return func.now() + func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+
+
+async def claim_rechecks(session: AsyncSession, *, lease: float, limit: int) -> list[Order]:
+    """Claim failed orders whose late-charge re-check is due; the claim pushes
+    ``recheck_at`` by ``lease`` so others leave them alone meanwhile."""
+    ids = (
+        select(Order.id)
+        .where(Order.recheck_at.is_not(None), Order.recheck_at <= func.now())
+        .order_by(Order.recheck_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(Order)
+        .where(Order.id.in_(ids))
+        .values(recheck_at=in_seconds(lease))
+        .returning(Order)
+        .execution_options(populate_existing=True)
+    )
+    return list(result.scalars())
+
+
+async def schedule_recheck(
+    session: AsyncSession, order_id: int, *, rechecks: int, after: float | None
+) -> None:
+    """Record one more re-check made; the next ``after`` seconds from now (None: done)."""
+    await session.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(rechecks=rechecks, recheck_at=None if after is None else in_seconds(after))
+    )
+
+
+async def pending_count(session: AsyncSession, user_id: int) -> int:
+    """The user's pending orders, counted under a per-user transaction lock so that
+    concurrent checkouts of one user count one after the other."""
+    key = cast(user_id % 2_147_483_647, Integer)  # the two-int4 form; collisions only queue
+    await session.execute(select(func.pg_advisory_xact_lock(_PENDING_LOCK, key)))
+    statement = select(func.count()).where(
+        Order.user_id == user_id, Order.status == OrderStatus.PENDING
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+# The advisory lock space of the per-user pending-order cap (an arbitrary constant).
+_PENDING_LOCK = 0x5E7D
+
+
+async def oldest_unsettled(session: AsyncSession) -> dict[str, float]:
+    """Seconds since the oldest order in each unsettled state last moved (0: none)."""
+    states = {
+        "pending": Order.status == OrderStatus.PENDING,
+        "refund_pending": Order.payment_status == "refund_pending",
+        "refund_due": Order.payment_status == "refund_due",
+        "refund_refused": Order.payment_status == "refund_refused",
+    }
+    ages: dict[str, float] = {}
+    for name, clause in states.items():
+        statement = select(
+            func.coalesce(func.extract("epoch", func.now() - func.min(Order.updated_at)), 0)
+        ).where(clause)
+        ages[name] = float((await session.execute(statement)).scalar_one())
+    return ages

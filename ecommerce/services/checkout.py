@@ -20,22 +20,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.core.errors import (
+    Conflict,
     DomainError,
     GatewayError,
+    GatewayRejected,
     GatewayTimeout,
     GatewayUnavailable,
     InvalidInput,
     OutOfStock,
     PaymentDeclined,
     ServiceUnavailable,
+    TooManyRequests,
 )
 from ecommerce.models import EventType, Order, OrderLine, OrderStatus
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.schemas.order import OrderCreate
-from ecommerce.services import events, order_state
+from ecommerce.services import events, limits, order_state, orphan_refund
 from ecommerce.services.order_state import OrderEvent
-from ecommerce.services.payment import PaymentGateway
+from ecommerce.services.payment import Charge, PaymentGateway
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,13 @@ def reserve_and_create(settings: Settings, user_id: int, request: OrderCreate) -
                     f"Product {product_id} is priced in {product.currency}; "
                     f"the store sells in {settings.currency}"
                 )
+        # From catalog prices, before any reservation (the checkout checks the final
+        # total again, whatever step made the order).
+        estimate = sum(known[product_id].price * quantity for product_id, quantity in wanted)
+        if estimate > settings.max_order_total:
+            raise InvalidInput(
+                f"The order total {estimate} is above the limit of {settings.max_order_total}"
+            )
         lines = []
         for product_id, quantity in wanted:  # product-id order: concurrent orders never deadlock
             reserved = await stock.reserve(session, product_id, quantity)
@@ -101,9 +111,39 @@ async def settling(order_id: int) -> AsyncIterator[None]:
         ) from None
 
 
+def charge_mismatch(charge: Charge, order: Order) -> str | None:
+    """Why a 2xx charge answer is not this order's payment, or None when it is."""
+    if charge.status != "succeeded":
+        return f"status {charge.status!r}"
+    if charge.amount != order.total:
+        return f"amount {charge.amount}, not {order.total}"
+    if charge.currency.upper() != order.currency.upper():
+        return f"currency {charge.currency}, not {order.currency}"
+    return None
+
+
+async def _within_limits(session: AsyncSession, settings: Settings, order: Order) -> None:
+    """Refuse an order past a limit, inside its first transaction (raising rolls the
+    reservation back: nothing is reserved, nothing is charged)."""
+    if order.total > settings.max_order_total:
+        raise InvalidInput(
+            f"The order total {order.total} is above the limit of {settings.max_order_total}"
+        )
+    if order.total > 0:
+        # Card testing: past the declines allowed, the gateway is not even asked.
+        await limits.check(session, limits.decline_limit(settings), str(order.user_id))
+    if await orders.pending_count(session, order.user_id) > settings.max_pending_orders:
+        raise TooManyRequests(
+            f"You have {settings.max_pending_orders} orders waiting for their payment; "
+            "retry once they are settled",
+            retry_after=int(settings.reconcile_interval + 2 * settings.payment_gateway_timeout),
+        )
+
+
 async def place_order(
     database: Database,
     gateway: PaymentGateway,
+    settings: Settings,
     *,
     create: CreateOrder,
     payment_token: str,
@@ -113,13 +153,17 @@ async def place_order(
     """Reserve, charge and settle one order; returns it ``paid`` or raises a domain error.
 
     Raises what ``create`` raises (InvalidInput 422, OutOfStock 409, ...) with nothing
-    reserved or charged; PaymentDeclined (402) with the order ``payment_failed`` and its
-    stock back; GatewayError / GatewayUnavailable / GatewayTimeout (502/503/504) with the
-    order left ``pending`` for the reconciler. Every error after the order exists names
-    its id.
+    reserved or charged, and so do the limits (a total above ECOMMERCE_MAX_ORDER_TOTAL
+    422; too many pending orders or declines 429). PaymentDeclined (402) with the order
+    ``payment_failed`` and its stock back, for a declined card and for any other definite
+    refusal of the charge (400); GatewayError / GatewayUnavailable / GatewayTimeout
+    (502/503/504) with the order left ``pending`` for the reconciler. A 2xx charge that
+    is not this order's payment fails the order (stock back) and is refunded (502).
+    Every error after the order exists names its id.
     """
     async with database.transaction() as session:
         order = await create(session)
+        await _within_limits(session, settings, order)
         await events.record_order_event(session, order, EventType.ORDER_CREATED)
         if on_created is not None:
             await on_created(session, order.id)
@@ -127,35 +171,32 @@ async def place_order(
 
     charge_id: str | None = None
     if order.total > 0:  # a free order has nothing to charge
-        try:
-            charge = await gateway.charge(
-                amount=order.total,
-                currency=order.currency,
-                source=payment_token,
-                idempotency_key=order_state.charge_key(order.payment_key),
-                description=f"Order {order_id}",
-                metadata={"order_id": str(order_id)},
-            )
-            charge_id = charge.id
-        except PaymentDeclined as declined:
-            async with settling(order_id), database.transaction() as session:
-                await order_state.settle_failed(session, order_id, OrderEvent.CHARGE_DECLINED)
-            raise PaymentDeclined(declined.detail, **declined.extra, order_id=order_id) from None
-        except (GatewayError, GatewayUnavailable, GatewayTimeout) as unknown:
-            # The charge may or may not exist: only the gateway knows. Keep the stock
-            # reserved and let the reconciler ask it; its grace period starts now.
-            async with settling(order_id), database.transaction() as session:
-                await order_state.mark_unknown(session, order_id)
-            if on_unknown_outcome is not None:
-                on_unknown_outcome()
-            logger.warning(
-                "payment outcome unknown for order %s: %s", order_id, type(unknown).__name__
-            )
-            error: DomainError = type(unknown)(
-                f"{unknown.detail}; order {order_id} stays pending until its payment is settled",
+        # A conditional mark first: an order the reconciler settled meanwhile (its
+        # first transaction was slow) is never charged.
+        async with settling(order_id), database.transaction() as session:
+            started = await order_state.start_charge(session, order_id)
+        if not started:
+            raise Conflict(
+                f"Order {order_id} was settled before its charge was sent; nothing was charged",
                 order_id=order_id,
             )
-            raise error from None
+        charge = await _charge(
+            database, gateway, settings, order, payment_token, on_unknown_outcome
+        )
+        mismatch = charge_mismatch(charge, order)
+        if mismatch is not None:
+            async with settling(order_id), database.transaction() as session:
+                moved = await order_state.fail_invalid_charge(session, order_id, charge.id)
+                failed = await orders.get(session, order_id)
+            if moved and failed is not None:
+                orphan_refund.report(failed, "mismatch", charge)
+                await orphan_refund.refund(database, gateway, failed, charge)
+            raise GatewayError(
+                f"The payment gateway answered a charge that is not this order's ({mismatch}); "
+                f"order {order_id} failed, its stock was returned and the charge is refunded",
+                order_id=order_id,
+            )
+        charge_id = charge.id
 
     async with settling(order_id), database.transaction() as session:
         paid = await order_state.settle_paid(session, order_id, charge_id)
@@ -164,23 +205,64 @@ async def place_order(
     if not paid and settled.status == OrderStatus.PAYMENT_FAILED and charge_id is not None:
         # Only if the gateway recorded the charge after the reconciler's lookup (a gateway
         # slower than our timeout): the order failed, so the money goes back.
-        try:
-            await _refund_orphan_charge(gateway, settled)
-        except DomainError:
-            logger.error("order %s failed but its charge could not be refunded", order_id)
+        async with settling(order_id), database.transaction() as session:
+            moved = await order_state.late_charge_found(session, order_id, charge_id)
+            failed = await orders.get(session, order_id)
+        if moved and failed is not None:
+            orphan_refund.report(failed, "late", charge)
+            await orphan_refund.refund(database, gateway, failed, charge)
         raise GatewayError(
             f"Order {order_id} was settled as failed while its charge completed; "
-            "the charge was refunded",
+            "the charge is refunded",
             order_id=order_id,
         )
     return settled
 
 
-async def _refund_orphan_charge(gateway: PaymentGateway, order: Order) -> None:
-    charge = await gateway.find_charge(order_state.charge_key(order.payment_key))
-    if charge is not None:
-        await gateway.refund(
-            charge_id=charge.id,
-            amount=charge.amount,
-            idempotency_key=order_state.refund_key(order.payment_key),
+async def _charge(
+    database: Database,
+    gateway: PaymentGateway,
+    settings: Settings,
+    order: Order,
+    payment_token: str,
+    on_unknown_outcome: Callable[[], None] | None,
+) -> Charge:
+    """Send the charge; settle a definite refusal at once, mark an unknown outcome."""
+    order_id = order.id
+    try:
+        return await gateway.charge(
+            amount=order.total,
+            currency=order.currency,
+            source=payment_token,
+            idempotency_key=order_state.charge_key(order.payment_key),
+            description=f"Order {order_id}",
+            metadata={"order_id": str(order_id)},
         )
+    except PaymentDeclined as declined:
+        async with settling(order_id), database.transaction() as session:
+            await order_state.settle_failed(session, order_id, OrderEvent.CHARGE_DECLINED)
+            await limits.record(session, limits.decline_limit(settings), str(order.user_id))
+        raise PaymentDeclined(declined.detail, **declined.extra, order_id=order_id) from None
+    except GatewayRejected as refused:
+        # 400: the gateway refused the request itself, so nothing was charged and the
+        # stock comes back now, not after the reconciler's grace.
+        async with settling(order_id), database.transaction() as session:
+            await order_state.settle_failed(session, order_id, OrderEvent.CHARGE_DECLINED)
+        raise PaymentDeclined(
+            f"The payment gateway refused the charge ({refused.detail}); "
+            f"order {order_id} failed and its stock was returned",
+            order_id=order_id,
+        ) from None
+    except (GatewayError, GatewayUnavailable, GatewayTimeout) as unknown:
+        # The charge may or may not exist: only the gateway knows. Keep the stock
+        # reserved and let the reconciler ask it; its grace period starts now.
+        async with settling(order_id), database.transaction() as session:
+            await order_state.mark_unknown(session, order_id)
+        if on_unknown_outcome is not None:
+            on_unknown_outcome()
+        logger.warning("payment outcome unknown for order %s: %s", order_id, type(unknown).__name__)
+        error: DomainError = type(unknown)(
+            f"{unknown.detail}; order {order_id} stays pending until its payment is settled",
+            order_id=order_id,
+        )
+        raise error from None

@@ -135,6 +135,13 @@ class Consumer:
                 await self._run_once()
             except asyncio.CancelledError:
                 raise
+            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+                # The database is away (or restarting): no stack, it says nothing more.
+                logger.warning(
+                    "job consumer lost the database (%s); retrying in %.0f s",
+                    type(error).__name__,
+                    pause,
+                )
             except Exception:
                 logger.exception("job consumer stopped; restarting in %.0f s", pause)
             if self._stop.is_set():
@@ -158,8 +165,8 @@ class Consumer:
                     oldest = await job_repository.oldest_queued_created_at(session)
                 age = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
                 metrics.record_oldest_pending_age(age)
-            except Exception:
-                logger.warning("could not read the job queue's age", exc_info=True)
+            except Exception as error:  # the database is away: the gauge keeps its value
+                logger.debug("could not read the job queue's age: %s", type(error).__name__)
             await asyncio.sleep(AGE_SAMPLE_INTERVAL)
 
 

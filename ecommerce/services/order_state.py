@@ -44,12 +44,17 @@ class OrderEvent(enum.StrEnum):
     REFUND_RELEASED = "refund_released"  # the gateway refused the refund for good
     REFUND_COMPLETED = "refund_completed"  # the money went back
     SHIPPED = "shipped"
+    CHARGE_STARTED = "charge_started"  # the charge call is about to be sent
+    CHARGE_INVALID = "charge_invalid"  # a 2xx charge whose status/amount/currency is wrong
+    LATE_CHARGE_FOUND = "late_charge_found"  # a failed order's charge turned up after all
+    ORPHAN_REFUNDED = "orphan_refunded"  # the money of a failed order went back
+    ORPHAN_REFUND_REFUSED = "orphan_refund_refused"  # the gateway refused that for good
 
 
 # Where an order may be for a move to apply: its status and the payment statuses allowed
 # (None inside the set stands for "no outcome recorded yet", SQL NULL).
 PaymentStates = frozenset[str | None]
-ANY_PENDING: PaymentStates = frozenset({None, PaymentStatus.UNKNOWN})
+ANY_PENDING: PaymentStates = frozenset({None, PaymentStatus.UNKNOWN, PaymentStatus.CHARGING})
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,31 @@ TRANSITIONS: Mapping[OrderEvent, Transition] = MappingProxyType(
             OrderStatus.SHIPPED,
             PaymentStatus.SUCCEEDED,
         ),
+        # Only an order nobody settled yet is charged (not one the reconciler failed).
+        OrderEvent.CHARGE_STARTED: Transition(
+            OrderStatus.PENDING, frozenset({None}), OrderStatus.PENDING, PaymentStatus.CHARGING
+        ),
+        OrderEvent.CHARGE_INVALID: Transition(
+            OrderStatus.PENDING, ANY_PENDING, OrderStatus.PAYMENT_FAILED, PaymentStatus.REFUND_DUE
+        ),
+        OrderEvent.LATE_CHARGE_FOUND: Transition(
+            OrderStatus.PAYMENT_FAILED,
+            frozenset({PaymentStatus.NOT_CHARGED}),
+            OrderStatus.PAYMENT_FAILED,
+            PaymentStatus.REFUND_DUE,
+        ),
+        OrderEvent.ORPHAN_REFUNDED: Transition(
+            OrderStatus.PAYMENT_FAILED,
+            frozenset({PaymentStatus.REFUND_DUE}),
+            OrderStatus.PAYMENT_FAILED,
+            PaymentStatus.REFUNDED,
+        ),
+        OrderEvent.ORPHAN_REFUND_REFUSED: Transition(
+            OrderStatus.PAYMENT_FAILED,
+            frozenset({PaymentStatus.REFUND_DUE}),
+            OrderStatus.PAYMENT_FAILED,
+            PaymentStatus.REFUND_REFUSED,
+        ),
     }
 )
 
@@ -135,6 +165,7 @@ PUBLISHED: Mapping[OrderEvent, EventType] = MappingProxyType(
         OrderEvent.CHARGE_SUCCEEDED: EventType.ORDER_PAID,
         OrderEvent.CHARGE_DECLINED: EventType.ORDER_PAYMENT_FAILED,
         OrderEvent.CHARGE_NOT_FOUND: EventType.ORDER_PAYMENT_FAILED,
+        OrderEvent.CHARGE_INVALID: EventType.ORDER_PAYMENT_FAILED,
         OrderEvent.REFUND_COMPLETED: EventType.ORDER_CANCELLED,
         OrderEvent.SHIPPED: EventType.ORDER_SHIPPED,
     }
@@ -175,15 +206,52 @@ async def settle_paid(session: AsyncSession, order_id: int, charge_id: str | Non
     return await _move(session, order_id, OrderEvent.CHARGE_SUCCEEDED, charge_id=charge_id)
 
 
-async def settle_failed(session: AsyncSession, order_id: int, event: OrderEvent) -> bool:
+async def settle_failed(
+    session: AsyncSession, order_id: int, event: OrderEvent, *, recheck_after: float | None = None
+) -> bool:
     """``pending`` → ``payment_failed`` (declined, or no charge found) and the stock back,
-    once, whoever gets there first."""
+    once, whoever gets there first. ``recheck_after``: for no charge found, the seconds
+    after which the gateway is asked again (it may record the charge late)."""
     if event not in (OrderEvent.CHARGE_DECLINED, OrderEvent.CHARGE_NOT_FOUND):
         raise ValueError(f"{event} does not fail a payment")
-    moved = await _move(session, order_id, event)
+    values: dict[str, Any] = {}
+    if recheck_after is not None:
+        values = {"rechecks": 0, "recheck_at": orders.in_seconds(recheck_after)}
+    moved = await _move(session, order_id, event, **values)
     if moved:
         await _release_stock(session, order_id)
     return moved
+
+
+async def start_charge(session: AsyncSession, order_id: int) -> bool:
+    """Mark a pending order as being charged, right before the charge is sent; False
+    when it was settled meanwhile (then it must not be charged at all)."""
+    return await _move(session, order_id, OrderEvent.CHARGE_STARTED, clock=True)
+
+
+async def fail_invalid_charge(session: AsyncSession, order_id: int, charge_id: str) -> bool:
+    """A 2xx charge that is not this order's payment: the order fails, its stock comes
+    back, and the charge is owed back (``refund_due``, refunded until done)."""
+    moved = await _move(session, order_id, OrderEvent.CHARGE_INVALID, charge_id=charge_id)
+    if moved:
+        await _release_stock(session, order_id)
+    return moved
+
+
+async def late_charge_found(session: AsyncSession, order_id: int, charge_id: str) -> bool:
+    """A failed order (no charge found) has a charge after all: it is owed back. The
+    order stays failed (its stock was returned and may be sold already)."""
+    return await _move(
+        session, order_id, OrderEvent.LATE_CHARGE_FOUND, charge_id=charge_id, recheck_at=None
+    )
+
+
+async def orphan_refunded(session: AsyncSession, order_id: int, refund_id: str | None) -> bool:
+    return await _move(session, order_id, OrderEvent.ORPHAN_REFUNDED, refund_id=refund_id)
+
+
+async def orphan_refund_refused(session: AsyncSession, order_id: int) -> bool:
+    return await _move(session, order_id, OrderEvent.ORPHAN_REFUND_REFUSED)
 
 
 async def mark_unknown(session: AsyncSession, order_id: int) -> bool:

@@ -3,7 +3,9 @@
 Every failure leaves this module as a domain error, never as an aiohttp exception:
 
 - 402 on a charge -> ``PaymentDeclined`` (the card was refused: no money moved);
-- any other 4xx or 5xx answer, or an answer that is not the expected JSON -> ``GatewayError``;
+- 400 or 404 -> ``GatewayRejected`` (a definite refusal: nothing was done);
+- any other 4xx (401, 403, 409, 422, 429) or 5xx answer, or an answer that is not the
+  expected JSON -> ``GatewayError`` (the outcome is unknown: retry or reconcile);
 - connection refused, reset or dropped -> ``GatewayUnavailable``;
 - no answer within ``ECOMMERCE_PAYMENT_GATEWAY_TIMEOUT`` -> ``GatewayTimeout``.
 
@@ -45,6 +47,9 @@ RequestObserver = Callable[[str, str, float], None]
 # Bound on opening a TCP connection. Not aiohttp's ``connect``, which would also count the
 # wait for a free slot under the concurrency limit; that wait is bounded by ``total``.
 CONNECT_TIMEOUT = 2.0
+
+# 400 invalid request, 404 unknown charge: definite refusals (``GatewayRejected``).
+DEFINITE_REFUSALS = frozenset({400, 404})
 
 _OUTCOME_OF_ERROR: dict[type[DomainError], Outcome] = {
     PaymentDeclined: "declined",
@@ -178,7 +183,10 @@ class PaymentGateway:
                 logger.warning(
                     "payment gateway %s answered %s: %s %s", operation, status, code, message
                 )
-                refused = GatewayRejected if 400 <= status < 500 else GatewayError
+                # Only a refusal of the request itself is definite (nothing was done and
+                # a retry cannot help). 401/403 (a key being rotated), 409 (a concurrent
+                # request with the key), 422, 429 and 5xx leave the outcome unknown.
+                refused = GatewayRejected if status in DEFINITE_REFUSALS else GatewayError
                 raise refused(f"The payment gateway answered HTTP {status}")
             payload = _json_object(raw)
             outcome = "success"

@@ -39,9 +39,28 @@ def upgrade() -> None:
     )
     # Purging expired windows walks this index, never the whole table.
     op.create_index(op.f("ix_limit_counter_expires_at"), "limit_counter", ["expires_at"])
+    # Late-charge re-checks of failed orders, and refunds owed by failed orders.
+    op.add_column("order", sa.Column("recheck_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("order", sa.Column("rechecks", sa.Integer(), server_default="0", nullable=False))
+    op.create_index(
+        "ix_order_recheck_at",
+        "order",
+        ["recheck_at"],
+        postgresql_where=sa.text("recheck_at IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_order_refund_due_updated_at",
+        "order",
+        ["updated_at"],
+        postgresql_where=sa.text("payment_status = 'refund_due'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_order_refund_due_updated_at", table_name="order")
+    op.drop_index("ix_order_recheck_at", table_name="order")
+    op.drop_column("order", "rechecks")
+    op.drop_column("order", "recheck_at")
     op.drop_index(op.f("ix_limit_counter_expires_at"), table_name="limit_counter")
     op.drop_table("limit_counter")
     op.drop_column("user", "token_version")

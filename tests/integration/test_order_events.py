@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from standardwebhooks.webhooks import Webhook
 
+from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
 from ecommerce.models import EventType
 from ecommerce.repositories import order as order_repository
@@ -23,6 +24,7 @@ from tests.support.events import (
     place_paid_order,
 )
 from tests.support.gateway import FakeGateway
+from tests.support.metrics import parse_samples, value
 from tests.support.receiver import Receiver, receiver  # noqa: F401 - fixture
 from tests.support.shop import new_customer, new_product, order_body
 from tests.support.smtp import MailServer, mail_server, plain_body  # noqa: F401 - fixture
@@ -42,6 +44,7 @@ def settings(
         payment_gateway_api_key=fake_gateway.api_key,
         worker_in_process=True,
         smtp_url=mail_server.url,
+        webhook_retry_base_seconds=0.1,
     )
 
 
@@ -165,3 +168,32 @@ async def test_an_event_recorded_in_a_rolled_back_transaction_leaves_nothing(
     assert len(await events_of(admin_engine, order["id"])) == before
     assert all(row.kind != "shipping_notice" for row in await email_rows(admin_engine))
     assert receiver.received == []
+
+
+async def test_job_and_delivery_metrics(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    resources: Resources,
+    receiver: Receiver,  # noqa: F811
+    mail_server: MailServer,  # noqa: F811
+) -> None:
+    assert resources.consumer is not None  # ECOMMERCE_WORKER_IN_PROCESS: this worker consumes
+    before = parse_samples((await client.get("/metrics")).text)
+    receiver.script = [503]
+    webhook = await create_webhook(client, admin_headers, receiver.url, ["order.paid"])
+    await place_paid_order(client, admin_headers)
+    await mail_server.wait_for(1)
+    await receiver.wait_for(2, timeout=30)
+    await delivery_settled(client, admin_headers, webhook["id"], "succeeded")
+    after = parse_samples((await client.get("/metrics")).text)
+
+    def grew(name: str, **labels: str) -> float:
+        return (value(after, name, **labels) or 0) - (value(before, name, **labels) or 0)
+
+    assert grew("jobs_queued_total", kind="webhook.deliver") == 2  # the first try, one retry
+    assert grew("jobs_queued_total", kind="email.send") == 1
+    assert grew("jobs_processed_total", kind="webhook.deliver") == 2
+    assert grew("webhook_delivery_attempts_total", outcome="retryable_status") == 1
+    assert grew("webhook_delivery_attempts_total", outcome="succeeded") == 1
+    assert grew("email_send_attempts_total", kind="order_confirmation", outcome="sent") == 1
+    assert value(after, "jobs_oldest_pending_age_seconds") is not None

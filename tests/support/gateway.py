@@ -38,8 +38,9 @@ class FakeGateway:
         latency: float = 0,
         operations: Sequence[Operation] | None = None,
         times: int | None = None,
+        **options: Any,  # status, delay, amount, currency: see faults.FaultRule
     ) -> None:
-        body: dict[str, Any] = {"mode": mode, "latency": latency, "times": times}
+        body: dict[str, Any] = {"mode": mode, "latency": latency, "times": times, **options}
         if operations is not None:
             body["operations"] = list(operations)
         (await self._http.post("/_control/faults", json=body)).raise_for_status()

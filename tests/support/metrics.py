@@ -37,7 +37,10 @@ def value_by_pid(directory: Path, name: str, **labels: str) -> dict[int, float]:
     """Per worker process: the value of one counter sample in its own multiprocess file."""
     found: dict[int, float] = {}
     for path in directory.glob("counter_*.db"):
-        pid = int(path.stem.rsplit("_", 1)[1])
+        suffix = path.stem.rsplit("_", 1)[1]
+        if not suffix.isdigit():  # counter_archive.db: what dead workers counted
+            continue
+        pid = int(suffix)
         merged = MultiProcessCollector.merge([str(path)], accumulate=False)  # type: ignore[no-untyped-call]
         for family in merged:
             for sample in family.samples:

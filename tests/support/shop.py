@@ -67,12 +67,17 @@ async def assert_money_matches_orders(engine: AsyncEngine, ledger: dict[str, Any
     """The invariant of checkout, over every order and the gateway's whole ledger.
 
     paid/shipped <=> a live (unrefunded) charge of the order's total;
-    cancelled <=> a charge fully refunded; no charge without an order; nothing twice.
+    cancelled <=> a charge fully refunded; payment_failed: no charge, or (an orphan
+    charge: late, or not matching the order) a charge owed back (``refund_due``) or
+    refunded in full; no charge without an order; nothing twice.
     """
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
-                text('SELECT id, status, total, currency, payment_key, charge_id FROM "order"')
+                text(
+                    "SELECT id, status, total, currency, payment_key, charge_id, payment_status "
+                    'FROM "order"'
+                )
             )
         ).all()
     charges = {c["idempotency_key"]: c for c in ledger["charges"]}
@@ -81,7 +86,7 @@ async def assert_money_matches_orders(engine: AsyncEngine, ledger: dict[str, Any
     for refund in ledger["refunds"]:
         refunds[refund["charge_id"]] = refunds.get(refund["charge_id"], 0) + refund["amount"]
     keys = set()
-    for order_id, status, total, currency, payment_key, charge_id in rows:
+    for order_id, status, total, currency, payment_key, charge_id, payment_status in rows:
         key = charge_key(payment_key)
         keys.add(key)
         charge = charges.get(key)
@@ -96,7 +101,12 @@ async def assert_money_matches_orders(engine: AsyncEngine, ledger: dict[str, Any
             assert charge is not None, f"order {order_id} cancelled without a charge"
             assert refunds.get(charge["id"], 0) == total, f"order {order_id} not refunded once"
         else:  # pending (unknown outcome) may or may not have one; payment_failed has none
-            if status == "payment_failed":
+            if status == "payment_failed" and payment_status in ("refund_due", "refund_refused"):
+                assert charge is not None and charge["id"] == charge_id
+            elif status == "payment_failed" and payment_status == "refunded":
+                assert charge is not None, f"order {order_id} refunded without a charge"
+                assert refunds.get(charge["id"], 0) == charge["amount"], f"{order_id} refund"
+            elif status == "payment_failed":
                 assert charge is None, f"order {order_id} payment_failed but charged"
     stray = set(charges) - keys
     assert not stray, f"charges without an order: {stray}"

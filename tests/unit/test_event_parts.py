@@ -142,3 +142,15 @@ def test_every_status_change_publishes_one_event_and_nothing_else_does() -> None
     assert {f"order.{status}" for status in targets} == {
         published.value for published in PUBLISHED.values()
     }
+
+
+def test_metric_label_values_match_the_enums() -> None:
+    from ecommerce.core import metrics
+    from ecommerce.models import EmailKind
+    from ecommerce.services.jobs import JobKind
+    from ecommerce.services.mailer import SendOutcome
+
+    assert set(metrics.JOB_KINDS) == {kind.value for kind in JobKind}
+    assert set(metrics.WEBHOOK_OUTCOMES) == {outcome.value for outcome in AttemptOutcome}
+    assert set(metrics.EMAIL_KINDS) == {kind.value for kind in EmailKind}
+    assert set(metrics.EMAIL_OUTCOMES) == {outcome.value for outcome in SendOutcome}

@@ -70,6 +70,7 @@ async def create_order(
         return await checkout.place_order(
             database,
             gateway,
+            settings,
             create=checkout.reserve_and_create(settings, user.id, body),
             payment_token=body.payment_token,
             on_created=on_created,

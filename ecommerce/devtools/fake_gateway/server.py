@@ -50,6 +50,8 @@ OPERATION_OF: dict[tuple[str, str], Operation] = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AMOUNT_OVERRIDE = "fault_amount"
+CURRENCY_OVERRIDE = "fault_currency"
 
 
 @dataclass
@@ -57,6 +59,8 @@ class GatewayState:
     api_key: str
     ledger: Ledger = field(default_factory=Ledger)
     faults: FaultSwitch = field(default_factory=FaultSwitch)
+    # Operations a "late" fault does after their request was cut off.
+    background: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 STATE = web.AppKey("state", GatewayState)
@@ -167,9 +171,10 @@ async def create_charge(request: web.Request) -> web.Response:
         }
     elif TOKEN.fullmatch(params.source):
         status = 201
+        # A "wrong_amount" / "wrong_currency" fault makes the charge of something else.
         answer = ledger.record_charge(
-            amount=params.amount,
-            currency=params.currency.upper(),
+            amount=request.get(AMOUNT_OVERRIDE, params.amount),
+            currency=request.get(CURRENCY_OVERRIDE, params.currency.upper()),
             idempotency_key=key,
             description=params.description,
             metadata=params.metadata or {},
@@ -321,6 +326,34 @@ async def inject_faults(request: web.Request, handler: Handler) -> web.StreamRes
             with contextlib.suppress(Problem):
                 await handler(request)
             raise internal_error
+        case "status":
+            headers = {"Retry-After": "1"} if rule.status == 429 else None
+            problem = Problem(rule.status, "injected_status", f"Injected fault: {rule.status}")
+            return _json(problem.body, rule.status, headers)
+        case "late":
+            # The body is read now (aiohttp keeps it for the handler), the caller is cut
+            # off, and the operation is done later, behind its back.
+            await request.read()
+            background = request.app[STATE].background
+            task = asyncio.create_task(_later(rule.delay, handler, request))
+            background.add(task)
+            task.add_done_callback(background.discard)
+            return _drop(request)
+        case "wrong_amount":
+            request[AMOUNT_OVERRIDE] = rule.amount
+            return await handler(request)
+        case "wrong_currency":
+            request[CURRENCY_OVERRIDE] = rule.currency
+            return await handler(request)
+
+
+async def _later(delay: float, handler: Handler, request: web.Request) -> None:
+    await asyncio.sleep(delay)
+    try:
+        await handler(request)
+    except Problem as problem:
+        logger.info("late operation refused: %s", problem)
+    logger.info("late %s %s done after %ss", request.method, request.path, delay)
 
 
 @web.middleware
@@ -337,6 +370,8 @@ async def log_access(request: web.Request, handler: Handler) -> web.StreamRespon
 
 async def _release_hung_requests(app: web.Application) -> None:
     app[STATE].faults.clear()
+    for task in list(app[STATE].background):
+        task.cancel()
 
 
 def create_app(api_key: str, *, access_log: bool = False) -> web.Application:
