@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt stop-db clean
+.PHONY: install run test test-fast lint fmt stop-db clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 ## The whole test suite against a real PostgreSQL (embedded unless ECOMMERCE_TEST_DATABASE_URL is set).
 test: $(STAMP)
 	$(BIN)/pytest
+
+## The inner loop: unit and integration tiers, no gunicorn or subprocesses (tests/e2e left out).
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not e2e"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -32,6 +32,7 @@ from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ecommerce.api.idempotency import install_replay_handler
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
+from ecommerce.api.openapi import install as install_openapi
 from ecommerce.api.recycle import RecycleMiddleware
 from ecommerce.api.resources import STATE_KEY, Resources
 from ecommerce.core.config import Settings, load_settings
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    install_openapi(app)
     install_replay_handler(app)
     app.include_router(health.router)
     app.include_router(auth.router)

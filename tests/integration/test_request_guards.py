@@ -102,3 +102,22 @@ async def test_422_never_echoes_secrets(
     assert "hunter2" not in register.text
     assert "not-an-email" not in register.text
     assert all({"type", "loc", "msg"} == set(e) for e in register.json()["detail"])
+
+
+async def test_405_allow_lists_every_method_of_the_path(client: AsyncClient) -> None:
+    response = await client.put("/api/v1/products")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert isinstance(response.json()["detail"], str)
+    one = await client.delete("/api/v1/products/1")
+    assert one.status_code == 405
+    assert one.headers["allow"] == "GET, PATCH"
+
+
+async def test_openapi_documents_body_errors_and_both_422_shapes(client: AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    create = document["paths"]["/api/v1/orders"]["post"]
+    assert {"400", "413", "422"} <= set(create["responses"])
+    assert create["operationId"] == "create_order"
+    problem = document["components"]["schemas"]["ValidationProblem"]
+    assert {"type": "string"} in problem["properties"]["detail"]["anyOf"]

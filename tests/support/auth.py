@@ -1,4 +1,4 @@
-"""Users and sign-in for tests: ``create_user``, ``login`` and header fixtures.
+"""Sign-in for tests: ``login``, ``bearer`` and the user and header fixtures.
 
 Import the fixtures in ``tests/conftest.py`` (one line). The header fixtures sign their
 token with ``create_access_token``, the function the token endpoint itself uses, with
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
-from ecommerce.core.security import create_access_token, hash_password
+from ecommerce.core.security import create_access_token
 from ecommerce.models import User
-from ecommerce.repositories.user import insert_user
+
+# Re-exported: sign-in tests and older branches import them from here.
+from tests.support.factories import DEFAULT_PASSWORD as DEFAULT_PASSWORD
+from tests.support.factories import create_user as create_user
 
 # What ``from tests.support.auth import *`` in conftest brings in: the fixtures.
 __all__ = [
@@ -27,36 +30,9 @@ __all__ = [
     "other_customer_user",
 ]
 
-DEFAULT_PASSWORD = "correct horse battery"
 ADMIN_EMAIL = "admin@example.com"
 CUSTOMER_EMAIL = "customer@example.com"
 OTHER_CUSTOMER_EMAIL = "other.customer@example.com"
-
-# Hashing is slow on purpose; the same password hashes once per test session.
-_hashes: dict[str, str] = {}
-
-
-async def create_user(
-    engine: AsyncEngine,
-    email: str,
-    password: str = DEFAULT_PASSWORD,
-    is_admin: bool = False,
-    full_name: str | None = None,
-) -> User:
-    """Insert a user straight into the database (committed) and return it."""
-    if password not in _hashes:
-        _hashes[password] = await hash_password(password)
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        user = await insert_user(
-            session,
-            email=email,
-            hashed_password=_hashes[password],
-            full_name=full_name,
-            is_admin=is_admin,
-        )
-        await session.commit()
-    assert user is not None, f"{email} exists already"
-    return user
 
 
 async def login(

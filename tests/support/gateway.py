@@ -8,17 +8,21 @@ it holds nothing the service under test needs.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import pytest
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ecommerce.devtools.fake_gateway import Mode, Operation, create_app
 
 TEST_GATEWAY_API_KEY = "sk_test_gateway_fixture"
+# httpx builds a TLS context for every client it makes (the CA bundle loaded again, a tenth
+# of a second each); test clients talk plain HTTP on loopback, so they share this one.
+TLS = ssl.create_default_context()
 
 
 class FakeGateway:
@@ -28,7 +32,7 @@ class FakeGateway:
         self.url = url
         self.api_key = api_key
         self._http = httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+            base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10, verify=TLS
         )
 
     async def set_fault(
@@ -62,9 +66,16 @@ class FakeGateway:
 
 
 @asynccontextmanager
-async def serving_fake_gateway(api_key: str = TEST_GATEWAY_API_KEY) -> AsyncIterator[FakeGateway]:
-    """A fake gateway listening on 127.0.0.1 on a free port until the block ends."""
-    runner = web.AppRunner(create_app(api_key), access_log=None, shutdown_timeout=2.0)
+async def serving_fake_gateway(
+    api_key: str = TEST_GATEWAY_API_KEY, middlewares: Sequence[Middleware] = ()
+) -> AsyncIterator[FakeGateway]:
+    """A fake gateway listening on 127.0.0.1 on a free port until the block ends.
+
+    ``middlewares`` wrap its handlers, for a test that watches the requests arrive.
+    """
+    app = create_app(api_key)
+    app.middlewares[:0] = middlewares  # outermost: they see what the fault rules do too
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # the kernel picks a free port: no race with other tests
@@ -79,9 +90,3 @@ async def serving_fake_gateway(api_key: str = TEST_GATEWAY_API_KEY) -> AsyncIter
     finally:
         await runner.cleanup()
         sock.close()
-
-
-@pytest.fixture
-async def fake_gateway() -> AsyncIterator[FakeGateway]:
-    async with serving_fake_gateway() as gateway:
-        yield gateway

@@ -1,53 +1,21 @@
-"""Shop-level helpers for tests: customers, products, stock, the ledger invariant."""
+"""Shop-level reads for tests: stock, order statuses, and the money invariant.
+
+Test data is made in tests/support/factories.py; its API helpers are re-exported here
+for tests written before it.
+"""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.models import Order, Product
 from ecommerce.services.order_state import charge_key
-
-_numbers = itertools.count(1)
-
-
-async def new_customer(client: AsyncClient, name: str | None = None) -> dict[str, str]:
-    """Register a customer through the API and return its Authorization header."""
-    email = f"{name or 'customer'}-{next(_numbers)}@example.com"
-    password = "correct horse battery"
-    registered = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": password}
-    )
-    assert registered.status_code == 201, registered.text
-    token = await client.post("/api/v1/auth/token", data={"username": email, "password": password})
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
-async def new_product(
-    client: AsyncClient, admin: dict[str, str], *, stock: int, price: int = 1000, **extra: Any
-) -> dict[str, Any]:
-    number = next(_numbers)
-    response = await client.post(
-        "/api/v1/products",
-        headers=admin,
-        json={"sku": f"SKU-{number}", "name": f"Product {number}", "price": price, "stock": stock}
-        | extra,
-    )
-    assert response.status_code == 201, response.text
-    product: dict[str, Any] = response.json()
-    return product
-
-
-def order_body(*lines: tuple[int, int], token: str = "tok_visa") -> dict[str, Any]:
-    return {
-        "items": [{"product_id": p, "quantity": q} for p, q in lines],
-        "payment_token": token,
-    }
+from tests.support.factories import new_customer as new_customer
+from tests.support.factories import new_product as new_product
+from tests.support.factories import order_body as order_body
 
 
 async def stock_of(engine: AsyncEngine, product_id: int) -> int:

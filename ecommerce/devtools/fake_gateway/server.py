@@ -27,15 +27,22 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ecommerce.devtools.fake_gateway.faults import FaultRule, FaultSwitch, Operation
-from ecommerce.devtools.fake_gateway.ledger import JSON, Ledger, StoredAnswer, fingerprint
+from ecommerce.devtools.fake_gateway.faults import FaultRule, Operation
+from ecommerce.devtools.fake_gateway.ledger import JSON, StoredAnswer, fingerprint
+from ecommerce.devtools.fake_gateway.state import (
+    AMOUNT_OVERRIDE,
+    CURRENCY_OVERRIDE,
+    STATE,
+    GatewayState,
+    Problem,
+    _json,
+)
 
 logger = logging.getLogger("ecommerce.devtools.fake_gateway")
 access_logger = logging.getLogger("ecommerce.devtools.fake_gateway.access")
@@ -50,45 +57,6 @@ OPERATION_OF: dict[tuple[str, str], Operation] = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-AMOUNT_OVERRIDE = "fault_amount"
-CURRENCY_OVERRIDE = "fault_currency"
-
-
-@dataclass
-class GatewayState:
-    api_key: str
-    ledger: Ledger = field(default_factory=Ledger)
-    faults: FaultSwitch = field(default_factory=FaultSwitch)
-    # Operations a "late" fault does after their request was cut off.
-    background: set[asyncio.Task[None]] = field(default_factory=set)
-
-
-STATE = web.AppKey("state", GatewayState)
-
-
-class Problem(Exception):
-    """An error answer in the gateway's Stripe-like shape ``{"error": {...}}``."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        kind: str = "invalid_request_error",
-        param: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body: JSON = {"error": {"type": kind, "code": code, "message": message}}
-        if param is not None:
-            self.body["error"]["param"] = param
-
-
-def _json(body: JSON, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response(
-        body, status=status, headers=headers, dumps=lambda o: orjson.dumps(o).decode()
-    )
 
 
 class ChargeRequest(BaseModel):

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ecommerce.core import security
 from ecommerce.core.config import Settings
 from ecommerce.models import User
-from tests.support.auth import DEFAULT_PASSWORD, create_user, login
+from tests.support.auth import login
+from tests.support.factories import DEFAULT_PASSWORD, create_user
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"
@@ -177,7 +178,7 @@ async def test_login_helper_and_user_created_directly(
 
 
 async def test_event_loop_serves_health_while_20_logins_hash(
-    client: AsyncClient, admin_engine: AsyncEngine
+    production_password_hashing: None, client: AsyncClient, admin_engine: AsyncEngine
 ) -> None:
     """Hashing runs in worker threads: while argon2 works, the loop keeps answering.
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from httpx import AsyncClient
 
-from tests.support.shop import new_product
+from tests.support.factories import new_product, place_order
 
 
 async def place(
@@ -17,15 +17,7 @@ async def place(
     lines: list[tuple[int, int]],
     token: str = "tok_visa",
 ) -> int:
-    response = await client.post(
-        "/api/v1/orders",
-        headers=headers,
-        json={
-            "items": [{"product_id": p, "quantity": q} for p, q in lines],
-            "payment_token": token,
-        },
-    )
-    assert response.status_code in (201, 402), response.text
+    response = await place_order(client, headers, *lines, token=token)
     order_id: int = (
         response.json()["id"] if response.status_code == 201 else response.json()["order_id"]
     )

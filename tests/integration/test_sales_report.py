@@ -13,7 +13,7 @@ from ecommerce.core.config import Settings
 from ecommerce.main import create_app
 from ecommerce.models import OrderStatus, User
 from tests.conftest import make_settings
-from tests.support.orders import CatalogProduct, add_order, create_product
+from tests.support.factories import CatalogProduct, add_order, create_product
 
 URL = "/api/v1/admin/reports/sales"
 MARCH = {"start": "2025-03-01", "end": "2025-04-01"}

@@ -10,8 +10,8 @@ from httpx import AsyncClient, Response
 
 from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
+from tests.support.factories import new_product
 from tests.support.gateway import FakeGateway
-from tests.support.shop import new_product
 
 
 @pytest.fixture

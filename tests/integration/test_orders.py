@@ -8,8 +8,9 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.factories import new_product, place_order
 from tests.support.gateway import FakeGateway
-from tests.support.shop import assert_money_matches_orders, new_product, stock_of
+from tests.support.shop import assert_money_matches_orders, stock_of
 
 
 async def place(
@@ -19,12 +20,7 @@ async def place(
     quantity: int = 1,
     token: str = "tok_visa",
 ) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/orders",
-        headers=headers,
-        json={"items": [{"product_id": product_id, "quantity": quantity}], "payment_token": token},
-    )
-    assert response.status_code in (201, 402), response.text
+    response = await place_order(client, headers, (product_id, quantity), token=token)
     if response.status_code == 402:
         got = await client.get(f"/api/v1/orders/{response.json()['order_id']}", headers=headers)
         result: dict[str, Any] = got.json()

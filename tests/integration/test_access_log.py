@@ -1,6 +1,6 @@
 """The access log: one line per request, its fields, and nothing secret in it.
 
-The gunicorn test (tests/test_gunicorn_operations.py) checks the same on a real server's
+The gunicorn test (tests/e2e/test_gunicorn_operations.py) checks the same on a real server's
 output; these run the app over ASGI and format the records with our formatters.
 """
 

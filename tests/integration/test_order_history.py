@@ -1,19 +1,15 @@
-"""``seed_synthetic_orders``: a realistic history, appended, with totals that add up."""
+"""``seed_synthetic_orders``: a realistic history, appended, with totals that add up
+(``ecommerce seed --orders``: tests/e2e/test_order_history_cli.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import math
-import subprocess
-import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.devtools.synthetic_orders import (
     HISTORY_DAYS,
@@ -21,16 +17,7 @@ from ecommerce.devtools.synthetic_orders import (
     seed_synthetic_orders,
 )
 from ecommerce.models import Order, OrderLine, OrderStatus, Product, User
-from tests.conftest import ROOT
-from tests.support.orders import create_product
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    assert settings.database_url is not None
-    database = Database.connect(settings, settings.database_url)
-    yield database
-    await database.dispose()
+from tests.support.factories import create_product
 
 
 @pytest.fixture
@@ -148,31 +135,3 @@ async def test_running_twice_appends(
 async def test_needs_a_catalog_in_the_currency(catalog: None, database: Database) -> None:
     with pytest.raises(ValueError, match="no active product priced in EUR"):
         await seed_synthetic_orders(database, 10, currency="EUR")
-
-
-def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ecommerce.cli", *args],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "ECOMMERCE_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-async def test_cli_seed_orders_loads_the_catalog_then_the_history(
-    database_url: str, admin_engine: AsyncEngine
-) -> None:
-    result = await asyncio.to_thread(_cli, database_url, "seed", "--orders", "200")
-    assert result.returncode == 0, result.stderr
-    assert "order history: 25 customers, 200 orders," in result.stdout
-    assert "rows/s" in result.stdout and "statuses: shipped" in result.stdout
-    async with admin_engine.connect() as conn:
-        assert await conn.scalar(select(func.count()).select_from(Order)) == 200
-        assert (await conn.scalar(select(func.count()).select_from(Product)) or 0) > 0
-
-    refused = await asyncio.to_thread(_cli, database_url, "seed", "--orders", "0")
-    assert refused.returncode == 2
-    assert "must be at least 1" in refused.stderr

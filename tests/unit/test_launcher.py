@@ -1,4 +1,7 @@
-"""What the launcher prepares before gunicorn forks: the metrics directory, the pool check."""
+"""What the launcher prepares before gunicorn forks: the metrics directory, the pool check.
+
+Reading max_connections from a live database: tests/integration/test_launcher_database.py.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ import pytest
 
 from ecommerce.launcher import (
     MULTIPROC_DIR_ENV,
-    database_max_connections,
     pool_capacity_problem,
     prepare_metrics_directory,
 )
 from tests.conftest import make_settings
+
+UNUSED_URL = "postgresql+asyncpg://postgres@127.0.0.1:1/unused"
 
 
 def test_a_configured_metrics_directory_is_created_or_emptied(
@@ -48,14 +52,11 @@ def test_without_configuration_a_private_directory_is_made_and_exported(
                 directory.rmdir()
 
 
-def test_pool_capacity_problem_names_both_numbers(database_url: str) -> None:
-    fits = make_settings(database_url, db_pool_size=5, db_max_overflow=5)
+def test_pool_capacity_problem_names_both_numbers() -> None:
+    # Nothing connects: the check is arithmetic on the settings and the given maximum.
+    fits = make_settings(UNUSED_URL, db_pool_size=5, db_max_overflow=5)
     assert pool_capacity_problem(fits, workers=5, max_connections=100) is None
     assert pool_capacity_problem(fits, workers=10, max_connections=100) is None
     problem = pool_capacity_problem(fits, workers=11, max_connections=100)
     assert problem is not None
     assert "need 110 connections" in problem and "max_connections is 100" in problem
-
-
-def test_max_connections_is_read_from_the_database(database_url: str) -> None:
-    assert database_max_connections(database_url) >= 10

@@ -29,7 +29,7 @@ from tests.support.deployment import (
     promql_metric_names,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"
 DEPLOY = ROOT / "deploy"

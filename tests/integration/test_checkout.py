@@ -14,15 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
 from ecommerce.devtools.fake_gateway import Mode
+from tests.support.factories import new_customer, new_product, order_body
 from tests.support.gateway import FakeGateway
-from tests.support.shop import (
-    assert_money_matches_orders,
-    new_customer,
-    new_product,
-    order_body,
-    order_statuses,
-    stock_of,
-)
+from tests.support.shop import assert_money_matches_orders, order_statuses, stock_of
 
 
 @pytest.fixture
@@ -264,14 +258,12 @@ async def test_unknown_outcome_settles_through_the_reconciler(
 ) -> None:
     product = await new_product(client, admin_headers, stock=3)
     await fake_gateway.set_fault(mode, operations=["charge"], times=1)
-    started = time.monotonic()
+    # A hung charge answers 504 (the client's timeout, not the gateway's 3600 s hang);
+    # how long that takes is measured by bench/timing.py, not asserted here.
     response = await client.post(
         "/api/v1/orders", headers=customer_headers, json=order_body((product["id"], 1))
     )
-    elapsed = time.monotonic() - started
     assert response.status_code == status_code, response.text
-    if mode == "hang":
-        assert elapsed < settings.payment_gateway_timeout + 1
     order_id = response.json()["order_id"]
     assert str(order_id) in response.json()["detail"]
     pending = (await client.get(f"/api/v1/orders/{order_id}", headers=customer_headers)).json()

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from tests.support.factories import new_product
+
 PRODUCTS = "/api/v1/products"
 Headers = dict[str, str]
 
@@ -19,10 +21,7 @@ def product_body(sku: str = "TEE-BLK-M", **overrides: Any) -> dict[str, Any]:
 
 
 async def create(client: AsyncClient, headers: Headers, **overrides: Any) -> dict[str, Any]:
-    response = await client.post(PRODUCTS, json=product_body(**overrides), headers=headers)
-    assert response.status_code == 201, response.text
-    product: dict[str, Any] = response.json()
-    return product
+    return await new_product(client, headers, **product_body(**overrides))
 
 
 async def test_admin_creates_a_product(client: AsyncClient, admin_headers: Headers) -> None:

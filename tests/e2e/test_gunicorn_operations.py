@@ -37,6 +37,8 @@ from tests.support.metrics import (
 )
 from tests.support.processes import ROOT, free_port, gunicorn, running
 
+pytestmark = pytest.mark.usefixtures("clean_database")  # what the requests write
+
 WORKERS = 2
 POOL_SIZE, MAX_OVERFLOW = 200, 5  # far more than the test database's max_connections
 STALE_COUNT = 1000.0
@@ -215,12 +217,15 @@ def access_lines(server: Server, request_id: str) -> list[dict[str, Any]]:
 
 def test_logs_are_json_with_one_access_line_per_request(server: Server) -> None:
     request_id = f"ops-{uuid.uuid4().hex}"
-    response = httpx.get(
-        f"{server.base}/no/such/thing", headers={"X-Request-ID": request_id}, timeout=5
-    )
-    assert response.status_code == 404
-    wait_for(lambda: access_lines(server, request_id), timeout=10)
-    time.sleep(0.3)  # a duplicate, if any, would be written by now
+    barrier = f"ops-after-{uuid.uuid4().hex}"
+    # Two requests on one kept-alive connection: one worker answers both, in order, and
+    # its log lines go out in order. Once the second one's line is written, a duplicate
+    # line of the first (from uvicorn or gunicorn) would be written too: no sleep needed.
+    with httpx.Client(base_url=server.base, timeout=5) as http:
+        response = http.get("/no/such/thing", headers={"X-Request-ID": request_id})
+        assert response.status_code == 404
+        http.get("/no/such/thing", headers={"X-Request-ID": barrier})
+    wait_for(lambda: access_lines(server, barrier), timeout=10)
     [line] = access_lines(server, request_id)  # no uvicorn or gunicorn access line too
     assert line["logger"] == "ecommerce.access"
     assert line["method"] == "GET"

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
-import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
@@ -21,7 +21,7 @@ from ecommerce.core.errors import GatewayError, GatewayTimeout, GatewayUnavailab
 from ecommerce.main import create_app
 from ecommerce.services.payment import Charge, PaymentGateway
 from tests.conftest import make_settings
-from tests.support.gateway import FakeGateway
+from tests.support.gateway import FakeGateway, serving_fake_gateway
 from tests.support.lifespan import running
 
 Observed = list[tuple[str, str, float]]
@@ -110,12 +110,11 @@ async def test_hang_raises_gateway_timeout_within_the_timeout(
     gateway: PaymentGateway, fake_gateway: FakeGateway, settings: Settings, observed: Observed
 ) -> None:
     await fake_gateway.set_fault("hang", operations=["charge"])
-    started = time.monotonic()
+    # The gateway would hang for an hour; the client gives up at its own timeout (how
+    # soon after it is measured by bench/timing.py, not asserted).
     with pytest.raises(GatewayTimeout) as caught:
         await pay(gateway, "order-6-payment")
-    elapsed = time.monotonic() - started
     assert caught.value.status_code == 504
-    assert elapsed < settings.payment_gateway_timeout + 1
     assert labels(observed) == [("charge", "timeout")]
     assert observed[0][2] >= settings.payment_gateway_timeout * 0.9
     # The hung charge took no money; lookups still answer.
@@ -253,26 +252,38 @@ async def test_malformed_answer_is_gateway_error(
         sock.close()
 
 
-async def test_concurrent_calls_are_limited_by_max_connections(
-    database_url: str, fake_gateway: FakeGateway
-) -> None:
-    settings = make_settings(
-        database_url,
-        payment_gateway_url=fake_gateway.url,
-        payment_gateway_api_key=fake_gateway.api_key,
-        payment_gateway_max_connections=2,
-    )
-    await fake_gateway.set_fault("none", latency=0.3, operations=["charge"])
-    client = PaymentGateway.open(settings)
-    try:
-        started = time.monotonic()
-        charges = await asyncio.gather(*(pay(client, f"order-15-{i}") for i in range(4)))
-        elapsed = time.monotonic() - started
-    finally:
-        await client.close()
+async def test_concurrent_calls_are_limited_by_max_connections(database_url: str) -> None:
+    # The gateway counts the charges it is answering at once (they linger 0.3 s each).
+    in_flight = peak = 0
+
+    @web.middleware
+    async def count_charges(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal in_flight, peak
+        if request.path != "/charges" or request.method != "POST":
+            return await handler(request)
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await handler(request)
+        finally:
+            in_flight -= 1
+
+    async with serving_fake_gateway(middlewares=[count_charges]) as fake_gateway:
+        settings = make_settings(
+            database_url,
+            payment_gateway_url=fake_gateway.url,
+            payment_gateway_api_key=fake_gateway.api_key,
+            payment_gateway_max_connections=2,
+        )
+        await fake_gateway.set_fault("none", latency=0.3, operations=["charge"])
+        client = PaymentGateway.open(settings)
+        try:
+            charges = await asyncio.gather(*(pay(client, f"order-15-{i}") for i in range(4)))
+        finally:
+            await client.close()
     assert len({c.id for c in charges}) == 4
-    # Two at a time, 0.3 s each: two rounds. (A lower bound cannot be flaky.)
-    assert elapsed >= 0.55
+    # Two at a time: never more, and the two did overlap.
+    assert peak == 2
 
 
 async def test_lifespan_makes_one_session_and_closes_it(

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.gateway import FakeGateway
+from tests.support.gateway import TLS, FakeGateway
 
 CARD = {"amount": 1999, "currency": "USD", "source": "tok_visa"}
 
@@ -18,7 +18,9 @@ CARD = {"amount": 1999, "currency": "USD", "source": "tok_visa"}
 @pytest.fixture
 async def http(fake_gateway: FakeGateway) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"Authorization": f"Bearer {fake_gateway.api_key}"}
-    async with httpx.AsyncClient(base_url=fake_gateway.url, headers=headers, timeout=5) as client:
+    async with httpx.AsyncClient(
+        base_url=fake_gateway.url, headers=headers, timeout=5, verify=TLS
+    ) as client:
         yield client
 
 
@@ -29,7 +31,7 @@ async def charge(
 
 
 async def test_health_needs_no_key(fake_gateway: FakeGateway) -> None:
-    async with httpx.AsyncClient(base_url=fake_gateway.url) as anonymous:
+    async with httpx.AsyncClient(base_url=fake_gateway.url, verify=TLS) as anonymous:
         response = await anonymous.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
@@ -53,7 +55,7 @@ async def test_missing_or_wrong_api_key_is_401(
     headers = {"Idempotency-Key": "k1"}
     if authorization:
         headers["Authorization"] = authorization
-    async with httpx.AsyncClient(base_url=fake_gateway.url) as anonymous:
+    async with httpx.AsyncClient(base_url=fake_gateway.url, verify=TLS) as anonymous:
         response = await anonymous.request(method, path, json=CARD, headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"

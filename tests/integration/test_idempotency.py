@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ecommerce.api.resources import Resources
-from tests.support.gateway import FakeGateway
-from tests.support.shop import (
-    assert_money_matches_orders,
+from ecommerce.repositories import idempotency as keys
+from tests.support.factories import (
+    add_pending_order,
+    age_idempotency_keys,
+    create_user,
     new_customer,
     new_product,
     order_body,
-    order_statuses,
-    stock_of,
 )
-
-
-async def admin_order_id(engine: AsyncEngine, user_id: int) -> int:
-    """A real order row to link (the foreign key wants one)."""
-    async with engine.begin() as conn:
-        order_id = await conn.scalar(
-            text(
-                'INSERT INTO "order" (user_id, status, total, currency) '
-                "VALUES (:user, 'pending', 0, 'USD') RETURNING id"
-            ),
-            {"user": user_id},
-        )
-    assert order_id is not None
-    return int(order_id)
+from tests.support.gateway import FakeGateway
+from tests.support.shop import assert_money_matches_orders, order_statuses, stock_of
 
 
 def body(product_id: int, quantity: int = 1) -> dict[str, Any]:
@@ -171,10 +159,7 @@ async def test_old_keys_are_purged(
     assert (
         await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
     ).status_code == 201
-    async with admin_engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE idempotency_key SET created_at = now() - interval '25 hours'")
-        )
+    await age_idempotency_keys(admin_engine, created=timedelta(hours=25))
     result = await resources.reconciler.sweep()
     assert result.purged_keys == 1
     # The key is free again: the same request now places a new order.
@@ -184,28 +169,16 @@ async def test_old_keys_are_purged(
 
 
 async def test_a_holder_whose_lease_ran_out_cannot_link_its_order(
-    resources: Resources, client: AsyncClient, customer_user: Any, admin_engine: AsyncEngine
+    db_session: AsyncSession,
 ) -> None:
-    from datetime import timedelta
-
-    from ecommerce.repositories import idempotency as keys
-
-    database = resources.database
-    async with database.session() as session:
-        slow = await keys.claim(session, user_id=customer_user.id, key="k", fingerprint="f")
-        await session.commit()
+    user = await create_user(db_session, "holder@example.com")
+    slow = await keys.claim(db_session, user_id=user.id, key="k", fingerprint="f")
     assert slow is not None
     # The first holder stalls past its lease; a retry takes the key over.
-    async with admin_engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE idempotency_key SET locked_at = now() - interval '2 minutes'")
-        )
-    async with database.session() as session:
-        fresh = await keys.take_over(session, slow.row_id, lease=timedelta(seconds=60))
-        await session.commit()
+    await age_idempotency_keys(db_session, locked=timedelta(minutes=2))
+    fresh = await keys.take_over(db_session, slow.row_id, lease=timedelta(seconds=60))
     assert fresh is not None
-    async with database.session() as session:
-        # The stalled holder is fenced off, so its order rolls back; the new holder links.
-        assert not await keys.link_order(session, slow, 1)
-        order = await admin_order_id(admin_engine, customer_user.id)
-        assert await keys.link_order(session, fresh, order)
+    # The stalled holder is fenced off, so its order rolls back; the new holder links.
+    assert not await keys.link_order(db_session, slow, 1)
+    order = await add_pending_order(db_session, user.id)
+    assert await keys.link_order(db_session, fresh, order)

@@ -1,5 +1,6 @@
 """GET /api/v1/admin/orders/export: content of both formats, snapshot, permissions and
-the connection given back when a client goes away mid-stream."""
+the connection given back when a client goes away mid-stream (at the ASGI level here; a
+real TCP client that stalls: tests/e2e/test_order_export_socket.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import asyncio
 import csv
 import io
 import re
-import socket
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,17 +16,14 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
-from ecommerce.devtools.synthetic_orders import seed_synthetic_orders
 from ecommerce.models import OrderStatus, User
 from ecommerce.services.order_export import CSV_COLUMNS, export_orders
+from tests.support.factories import CatalogProduct, add_order, create_product, seed_history
 from tests.support.lifespan import running
-from tests.support.orders import CatalogProduct, add_order, create_product
-from tests.support.server import serve_in_thread
 
 URL = "/api/v1/admin/orders/export"
 TRICKY_NAME = 'Mug, "large"\nblue'  # a comma, quotes and a newline
@@ -37,14 +34,6 @@ def settings(settings: Settings) -> Settings:
     # These tests write old orders straight into the tables, some of them pending; the
     # reconciler would (rightly) settle those while the test reads them.
     return settings.model_copy(update={"reconciler_enabled": False})
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    assert settings.database_url is not None
-    database = Database.connect(settings, settings.database_url)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture
@@ -213,84 +202,11 @@ async def test_export_is_one_snapshot(
     assert database.pool_status()["checked_out"] == 0
 
 
-async def _seed_many(settings: Settings, count: int) -> None:
-    """Enough orders (a few MB of NDJSON) that the export cannot end on its own while the
-    client does not read."""
-    assert settings.database_url is not None
-    database = Database.connect(settings, settings.database_url)
-    try:
-        await seed_synthetic_orders(database, count, currency="USD", customers=20, seed=1)
-    finally:
-        await database.dispose()
-
-
 @pytest.fixture
 async def many_orders(admin_engine: AsyncEngine, settings: Settings) -> None:
     await create_product(admin_engine, "MUG-02", TRICKY_NAME, 1200)
     await create_product(admin_engine, "PEN-01", "Pen", 250)
-    await _seed_many(settings, 4000)
-
-
-async def _open_transactions(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        count = await conn.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ecommerce' "
-                "AND datname = current_database() AND state <> 'idle'"
-            )
-        )
-    return int(count or 0)
-
-
-async def _wait_for(condition: Any, timeout: float = 10) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if condition():
-            return True
-        await asyncio.sleep(0.02)
-    return bool(condition())
-
-
-async def test_client_gone_mid_stream_releases_the_connection(
-    many_orders: None, app: FastAPI, admin_engine: AsyncEngine, admin_headers: dict[str, str]
-) -> None:
-    """A real TCP client reads the start of the export, stalls, then hangs up."""
-    with serve_in_thread(app, send_buffer=8192) as served:
-        port = int(served.url.rsplit(":", 1)[1])
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-        sock.connect(("127.0.0.1", port))
-        sock.setblocking(False)
-        reader, writer = await asyncio.open_connection(sock=sock, limit=16384)
-        auth = "".join(f"{k}: {v}\r\n" for k, v in admin_headers.items())
-        writer.write(f"GET {URL}?format=ndjson HTTP/1.1\r\nHost: test\r\n{auth}\r\n".encode())
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-        assert head.startswith(b"HTTP/1.1 200")
-        body = await asyncio.wait_for(reader.readexactly(2000), 10)
-        assert b'"items":' in body
-
-        # The client reads no more: the server blocks on a full socket, mid-stream,
-        # still holding the export's connection and its transaction.
-        database = served.resources.database
-        assert await _wait_for(lambda: database.pool_status()["checked_out"] == 1)
-        await asyncio.sleep(0.3)
-        assert database.pool_status()["checked_out"] == 1
-        assert await _open_transactions(admin_engine) == 1
-
-        writer.close()  # hang up without reading the rest
-        assert await _wait_for(lambda: database.pool_status()["checked_out"] == 0, timeout=5)
-        assert await _open_transactions(admin_engine) == 0
-        # The server still serves: a new, complete export works.
-        assert (await asyncio.to_thread(_full_export_size, served.url, admin_headers)) > 500_000
-
-
-def _full_export_size(base: str, headers: dict[str, str]) -> int:
-    import httpx
-
-    with httpx.Client(base_url=base, timeout=30) as http:
-        response = http.get(URL, params={"format": "csv"}, headers=headers)
-        assert response.status_code == 200
-        return len(response.content)
+    await seed_history(settings, 4000)
 
 
 @pytest.mark.parametrize("stalled_in", ["fetch", "send"])
