@@ -56,10 +56,26 @@ def seed_demo_catalog(settings: Settings) -> None:
     print(f"demo catalog: {inserted} products added ({total} in the demo catalog)")
 
 
+def seed_demo_pricing(settings: Settings) -> None:
+    from ecommerce.devtools.demo_pricing import DEMO_CODE, seed_pricing
+
+    rates, codes = in_transaction(settings, seed_pricing)
+    print(f"demo pricing: {rates} tax rates added; code {DEMO_CODE['code']} ({codes} added)")
+
+
+def seed_demo_shipping(settings: Settings) -> None:
+    from ecommerce.devtools.demo_shipping import DEMO_ZONES, seed_shipping
+
+    added = in_transaction(settings, seed_shipping)
+    print(f"demo shipping: {added} zones added ({len(DEMO_ZONES)} in the demo)")
+
+
 def prepare_demo() -> None:
     """What ``serve --demo`` does after migrations, before the workers start."""
     settings = settings_or_exit()
     seed_demo_catalog(settings)
+    seed_demo_pricing(settings)
+    seed_demo_shipping(settings)
 
 
 def run_forwarding_signals(command: list[str]) -> int:

@@ -14,17 +14,21 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from ecommerce.api.endpoints import (
     admin,
     auth,
+    cart_discount,
+    carts,
     health,
     metrics,
     orders,
+    pricing_admin,
     products,
+    shipping_zones,
     users,
     webhooks,
 )
@@ -42,12 +46,29 @@ from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import initialise_series, instrument, observe_gateway_request
 from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
+from ecommerce.services.cart_expiry import run_cart_sweeper
 from ecommerce.services.consumer import consuming
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
 
 logger = logging.getLogger("ecommerce")
+
+# Every API router, in the order they are included.
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    users.router,
+    products.router,
+    orders.router,
+    carts.router,
+    cart_discount.router,
+    admin.router,
+    shipping_zones.router,
+    pricing_admin.router,
+    webhooks.router,
+    metrics.router,
+)
 
 
 @asynccontextmanager
@@ -163,6 +184,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await stack.enter_async_context(
                     background_task(resources.reconciler.run(), "reconciler")
                 )
+            await stack.enter_async_context(
+                background_task(run_cart_sweeper(database, active), "cart-sweeper")
+            )
             logger.info("started (environment=%s)", active.environment)
             yield {STATE_KEY: resources}
             logger.info("shutting down")
@@ -179,14 +203,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     install_replay_handler(app)
-    app.include_router(health.router)
-    app.include_router(auth.router)
-    app.include_router(users.router)
-    app.include_router(products.router)
-    app.include_router(orders.router)
-    app.include_router(admin.router)
-    app.include_router(webhooks.router)
-    app.include_router(metrics.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(BodyLimitMiddleware)  # innermost guard: its 413 gets a request id
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

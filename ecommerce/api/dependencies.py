@@ -7,6 +7,7 @@ pool on every request.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -113,6 +114,7 @@ async def get_admin_user(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(get_admin_user)]
 
 
+@asynccontextmanager
 async def _request_session(database: Database) -> AsyncIterator[AsyncSession]:
     """One session per request, committed before the response is sent.
 
@@ -127,7 +129,9 @@ async def _request_session(database: Database) -> AsyncIterator[AsyncSession]:
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
     """The request's session, for routes that do not look at the caller."""
-    async for session in _request_session(database):
+    # ``async with``, not ``async for``: when the route raises, the session must be
+    # rolled back and its connection returned before the error response goes out.
+    async with _request_session(database) as session:
         yield session
 
 
@@ -140,7 +144,7 @@ async def get_caller_session(database: DatabaseDep, _: OptionalUser) -> AsyncIte
     (``OptionalUser``, ``CurrentUser``, ``AdminUser``); FastAPI resolves that dependency
     once per request, so the caller is still checked only once.
     """
-    async for session in _request_session(database):
+    async with _request_session(database) as session:
         yield session
 
 

@@ -19,10 +19,9 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.api.dependencies import DatabaseDep, SettingsDep
-from ecommerce.core.errors import Conflict, DomainError, PaymentDeclined
+from ecommerce.core.errors import DomainError, PaymentDeclined
 from ecommerce.models import Order, OrderStatus
 from ecommerce.schemas.order import OrderRead
-from ecommerce.services import order as order_service
 from ecommerce.services.checkout import OnCreated
 from ecommerce.services.idempotency import Hold, IdempotencyStore, StoredAnswer, fingerprint
 
@@ -86,33 +85,25 @@ class IdempotentCheckout:
         self.method = method
         self.path = path
 
-    async def run(self, *, user_id: int, body: BaseModel, place: PlaceOrder) -> Order:
-        """Place the order once for this key; a replay raises ``ReplayedAnswer``."""
+    async def run(
+        self, *, user_id: int | None, body: BaseModel, place: PlaceOrder, cart_id: str | None = None
+    ) -> Order:
+        """Place the order once for this key; a replay raises ``ReplayedAnswer``.
+
+        Keys are scoped to the user; a guest's (``user_id`` None) to ``cart_id``.
+        """
         if self.key is None:
             return await place(None)
         print_ = fingerprint(self.method, self.path, body.model_dump(mode="json"))
-        claimed = await self.store.acquire(user_id=user_id, key=self.key, print_=print_)
+        claimed = await self.store.acquire(
+            user_id=user_id, cart_id=cart_id, key=self.key, print_=print_
+        )
         if isinstance(claimed, StoredAnswer):
             raise ReplayedAnswer(claimed)
         if claimed.order_id is not None:
-            raise ReplayedAnswer(await self._answer_linked(claimed))
+            # Its first holder died after creating the order: answer from the order.
+            raise ReplayedAnswer(await self.store.answer_linked(claimed, answer_from_order))
         return await self._place(claimed, place)
-
-    async def _answer_linked(self, hold: Hold) -> StoredAnswer:
-        """The previous holder died after creating its order: answer from the order."""
-        assert hold.order_id is not None
-        async with self.store.database.session() as session:
-            order = await order_service.find(session, hold.order_id)
-        answer = answer_from_order(order) if order is not None else None
-        if answer is None:
-            await self.store.finish(hold, None)
-            raise Conflict(
-                f"The payment of order {hold.order_id} is still being settled; "
-                "retry later or fetch the order",
-                order_id=hold.order_id,
-            )
-        await self.store.finish(hold, answer)
-        return answer
 
     async def _place(self, hold: Hold, place: PlaceOrder) -> Order:
         linked = False

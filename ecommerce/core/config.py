@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+import pycountry
 from pydantic import (
     AnyHttpUrl,
     EmailStr,
@@ -83,10 +84,19 @@ class Settings(BaseSettings):
     # Off: this process never settles orders (another fleet of workers must run it).
     reconciler_enabled: bool = True
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    # Tax (API.md "Totals"): whether catalog and shipping prices contain tax, whether
+    # shipping is taxed, and whose rate applies when an order has no address.
+    prices_include_tax: bool = False
+    tax_shipping: bool = True
+    store_country: str = "US"
 
     # Exports streaming at once per worker: each holds a pooled connection meanwhile.
     export_max_concurrent: Annotated[int, Field(ge=1, le=100)] = 2
     idempotency_key_ttl_hours: Annotated[int, Field(ge=24)] = 24
+    # A cart untouched (not written) this long expires: 404, then deleted by the sweep.
+    cart_ttl_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 720
+    # Seconds between sweeps deleting expired carts (every worker sweeps; SKIP LOCKED).
+    cart_sweep_interval: Annotated[float, Field(gt=0, le=86400)] = 600.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # The job queue (events, webhooks, e-mail): web workers consume it too unless off.
@@ -184,6 +194,14 @@ class Settings(BaseSettings):
             raise ValueError("the port must be a number") from None
         return value
 
+    @field_validator("store_country")
+    @classmethod
+    def _iso_country(cls, value: str) -> str:
+        upper = value.strip().upper()
+        if len(upper) != 2 or pycountry.countries.get(alpha_2=upper) is None:
+            raise ValueError("must be an ISO 3166-1 alpha-2 country code, such as US or DE")
+        return upper
+
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:
         if self.environment != "production":
@@ -223,6 +241,10 @@ class Settings(BaseSettings):
         if self.webhook_allow_private is None:
             return not self.is_production
         return self.webhook_allow_private
+
+    @property
+    def cart_ttl(self) -> timedelta:
+        return timedelta(hours=self.cart_ttl_hours)
 
     @property
     def idempotency_wait(self) -> float:

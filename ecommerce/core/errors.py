@@ -49,6 +49,13 @@ class OutOfStock(Conflict):
     default_detail = "Not enough stock"
 
 
+class PreconditionFailed(DomainError):
+    """``If-Match`` named a version that is not the current one: nothing was changed."""
+
+    status_code = 412
+    default_detail = "The resource changed since you read it"
+
+
 class InvalidInput(DomainError):
     status_code = 422
     default_detail = "Invalid input"

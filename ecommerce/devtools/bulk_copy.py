@@ -27,6 +27,8 @@ ORDER_COLUMNS = (
     "refund_id",
     "created_at",
     "updated_at",
+    # Generated orders are not shipped, discounted or taxed: the subtotal is the total.
+    "subtotal",
 )
 # ``id`` is left to its sequence, so the lines of an order get ascending ids.
 ORDER_LINE_COLUMNS = (

@@ -198,6 +198,7 @@ class SyntheticOrderGenerator:
                     *self._payment(order_id, status),
                     created,
                     self._updated_at(created, status),
+                    total,
                 )
             )
             statuses[status] += 1

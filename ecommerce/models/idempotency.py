@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,10 +31,20 @@ class IdempotencyKey(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "key", name="uq_idempotency_key_user_id_key"),
         Index("ix_idempotency_key_created_at", "created_at"),
+        # A guest (no user) has keys scoped to the cart being checked out.
+        Index(
+            "uq_idempotency_key_cart_id_key",
+            "cart_id",
+            "key",
+            unique=True,
+            postgresql_where=text("user_id IS NULL"),
+        ),
+        CheckConstraint("user_id IS NOT NULL OR cart_id IS NOT NULL", name="has_scope"),
     )
 
     id: Mapped[int] = id_column()
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    cart_id: Mapped[str | None] = mapped_column(ForeignKey("cart.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64))
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecommerce.models.base import Base, created_at_column, id_column, updated_at_column
@@ -72,10 +74,24 @@ class Order(Base):
     )
 
     id: Mapped[int] = id_column()
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    # NULL for a guest's order (placed from a guest cart).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING)
     total: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    # The snapshot taken when the order was placed: later changes to the catalog, the
+    # zones, the rates or the customer's addresses never change an order.
+    subtotal: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discount_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shipping_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    email: Mapped[str | None] = mapped_column(String(320))
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The method's name and price as they were; NULL when the order is not shipped.
+    shipping_method: Mapped[str | None] = mapped_column(String(100))
+    shipping_price: Mapped[int | None] = mapped_column(BigInteger)
+    discount_code: Mapped[str | None] = mapped_column(String(64))
     # The gateway's idempotency keys derive from this, never from the id, so a charge
     # can never be mistaken for another order's (ids restart when a database is rebuilt).
     payment_key: Mapped[uuid.UUID] = mapped_column(
@@ -112,5 +128,7 @@ class OrderLine(Base):
     unit_price: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int]
     line_total: Mapped[int] = mapped_column(BigInteger)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="items", lazy="raise")

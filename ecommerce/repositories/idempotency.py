@@ -27,22 +27,47 @@ def _held(hold: Hold) -> ColumnElement[bool]:
     return and_(IdempotencyKey.id == hold.row_id, IdempotencyKey.locked_at == hold.locked_at)
 
 
-async def claim(session: AsyncSession, *, user_id: int, key: str, fingerprint: str) -> Hold | None:
-    """Insert the key as held by us; None when it exists already (the unique index decides)."""
-    result = await session.execute(
-        insert(IdempotencyKey)
-        .values(user_id=user_id, key=key, fingerprint=fingerprint, locked_at=func.clock_timestamp())
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotencyKey.id, IdempotencyKey.locked_at)
+async def claim(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    key: str,
+    fingerprint: str,
+    cart_id: str | None = None,
+) -> Hold | None:
+    """Insert the key as held by us; None when it exists already (the unique index decides).
+
+    A key is scoped to its user; a guest's (no user) to the cart it checks out.
+    """
+    statement = insert(IdempotencyKey).values(
+        user_id=user_id,
+        cart_id=None if user_id is not None else cart_id,
+        key=key,
+        fingerprint=fingerprint,
+        locked_at=func.clock_timestamp(),
     )
+    if user_id is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=["user_id", "key"])
+    else:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["cart_id", "key"], index_where=IdempotencyKey.user_id.is_(None)
+        )
+    result = await session.execute(statement.returning(IdempotencyKey.id, IdempotencyKey.locked_at))
     row = result.one_or_none()
     return None if row is None else Hold(row.id, row.locked_at)
 
 
-async def find(session: AsyncSession, *, user_id: int, key: str) -> IdempotencyKey | None:
+async def find(
+    session: AsyncSession, *, user_id: int | None, key: str, cart_id: str | None = None
+) -> IdempotencyKey | None:
+    scope = (
+        IdempotencyKey.user_id == user_id
+        if user_id is not None
+        else and_(IdempotencyKey.user_id.is_(None), IdempotencyKey.cart_id == cart_id)
+    )
     result = await session.execute(
         select(IdempotencyKey)
-        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        .where(scope, IdempotencyKey.key == key)
         .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()

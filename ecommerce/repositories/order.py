@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ecommerce.core.paging import PageRequest
 from ecommerce.models import Order, OrderLine, OrderStatus
@@ -29,15 +29,28 @@ def payment_status_in(values: set[str | None]) -> ColumnElement[bool]:
 
 
 async def get(session: AsyncSession, order_id: int) -> Order | None:
+    # One order: its lines joined in the same statement (every checkout ends with this
+    # read; pages of orders keep selectinload, one extra statement per page).
     result = await session.execute(
-        with_items().where(Order.id == order_id).execution_options(populate_existing=True)
+        select(Order)
+        .options(joinedload(Order.items))
+        .where(Order.id == order_id)
+        .execution_options(populate_existing=True)
     )
-    return result.scalar_one_or_none()
+    return result.unique().scalar_one_or_none()
 
 
 async def add(
-    session: AsyncSession, *, user_id: int, currency: str, lines: Sequence[OrderLine]
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    currency: str,
+    lines: Sequence[OrderLine],
+    **snapshot: Any,
 ) -> Order:
+    """Insert a ``pending`` order; ``snapshot``: its priced amounts, e-mail, addresses,
+    shipping (see services/order_snapshot.py). Without them the total is the lines' sum."""
+    subtotal = sum(line.line_total for line in lines)
     order = Order(
         user_id=user_id,
         status=OrderStatus.PENDING,
@@ -45,9 +58,9 @@ async def add(
         # before if the reservations waited on row locks: the reconciler's grace counts
         # from here, and the charge is sent right after the commit.
         updated_at=func.clock_timestamp(),
-        total=sum(line.line_total for line in lines),
         currency=currency,
         items=list(lines),
+        **({"total": subtotal, "subtotal": subtotal} | snapshot),
     )
     session.add(order)
     await session.flush()

@@ -27,7 +27,20 @@ from ecommerce.models import Order, OrderLine
     UNIT_PRICE,
     QUANTITY,
     LINE_TOTAL,
-) = range(15)
+    # Added with carts, shipping, tax and discounts (positions after the original ones).
+    DISCOUNT_AMOUNT,
+    TAX_AMOUNT,
+    SUBTOTAL,
+    DISCOUNT_TOTAL,
+    SHIPPING_TOTAL,
+    TAX_TOTAL,
+    EMAIL,
+    SHIPPING_METHOD,
+    SHIPPING_PRICE,
+    DISCOUNT_CODE,
+    SHIPPING_ADDRESS,
+    BILLING_ADDRESS,
+) = range(27)
 
 OrderRow = Sequence[Any]
 """One row of ``ORDER_ROWS``: an order's fields and one of its lines, by position."""
@@ -49,6 +62,18 @@ ORDER_ROWS = (
         OrderLine.unit_price,
         OrderLine.quantity,
         OrderLine.line_total,
+        OrderLine.discount_amount,
+        OrderLine.tax_amount,
+        Order.subtotal,
+        Order.discount_total,
+        Order.shipping_total,
+        Order.tax_total,
+        Order.email,
+        Order.shipping_method,
+        Order.shipping_price,
+        Order.discount_code,
+        Order.shipping_address,
+        Order.billing_address,
     )
     # LEFT: an order without lines (none should exist) is still exported.
     .outerjoin(OrderLine, OrderLine.order_id == Order.id)

@@ -28,6 +28,14 @@ class SalesFigures:
     units: int
     revenue: int
     top_products: list[ProductSales]
+    subtotal: int = 0
+    discount_total: int = 0
+    shipping_total: int = 0
+    tax_total: int = 0
+
+
+# Order amounts summed over the range besides ``total`` (the revenue).
+_AMOUNTS = ("subtotal", "discount_total", "shipping_total", "tax_total")
 
 
 async def sales_between(
@@ -39,7 +47,14 @@ async def sales_between(
     are being written. The (status, created_at) index serves the range.
     """
     sold = (
-        select(Order.id, Order.total)
+        select(
+            Order.id,
+            Order.total,
+            Order.subtotal,
+            Order.discount_total,
+            Order.shipping_total,
+            Order.tax_total,
+        )
         .where(
             Order.status.in_([str(s) for s in SOLD_STATUSES]),
             Order.created_at >= start,
@@ -65,6 +80,12 @@ async def sales_between(
         select(func.coalesce(func.sum(sold.c.total), 0).cast(BigInteger))
         .scalar_subquery()
         .label("revenue"),
+        *(
+            select(func.coalesce(func.sum(sold.c[name]), 0).cast(BigInteger))
+            .scalar_subquery()
+            .label(name)
+            for name in _AMOUNTS
+        ),
     ).subquery("totals")
     ranking = (
         per_product.c.revenue.desc(),
@@ -104,4 +125,5 @@ async def sales_between(
             for row in rows
             if row.product_id is not None
         ],
+        **{name: getattr(first, name) for name in _AMOUNTS},
     )

@@ -6,10 +6,10 @@ they never deadlock; the condition makes overselling impossible whatever the con
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, Integer, column, func, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.models import Product
@@ -54,3 +54,28 @@ async def release(session: AsyncSession, lines: Iterable[tuple[int, int]]) -> No
             .where(Product.id == product_id)
             .values(stock=Product.stock + quantity, updated_at=func.now())
         )
+
+
+async def reserve_locked(session: AsyncSession, lines: Sequence[tuple[int, int]]) -> bool:
+    """Take ``(product_id, quantity)`` for every line in one statement, or report False.
+
+    For rows the caller locked already (``FOR UPDATE``, in product-id order), so no lock
+    is taken here in another order; the condition still guards against overselling.
+    False when any line lacks stock: the caller must roll the transaction back.
+    """
+    if not lines:
+        return True
+    wanted = values(
+        column("product_id", BigInteger), column("quantity", Integer), name="wanted"
+    ).data(list(lines))
+    result = await session.execute(
+        update(Product)
+        .where(
+            Product.id == wanted.c.product_id,
+            Product.is_active.is_(True),
+            Product.stock >= wanted.c.quantity,
+        )
+        .values(stock=Product.stock - wanted.c.quantity, updated_at=func.now())
+        .returning(Product.id)
+    )
+    return len(result.all()) == len(lines)

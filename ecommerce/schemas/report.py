@@ -21,4 +21,8 @@ class SalesReport(BaseModel):
     units: int = Field(description="Units on those orders")
     revenue: int = Field(description="Sum of those orders' totals, in minor units")
     currency: str
+    subtotal: int = Field(description="Sum of those orders' subtotals (before discount)")
+    discount_total: int = Field(description="Discounts given on those orders")
+    shipping_total: int = Field(description="Shipping charged on those orders")
+    tax_total: int = Field(description="Tax on those orders (included in the revenue)")
     top_products: list[TopProduct] = Field(description="Best sellers by revenue")

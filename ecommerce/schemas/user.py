@@ -95,7 +95,7 @@ class PasswordResetRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]}
     )
 
-    email: Annotated[EmailStr, Field(max_length=320)]
+    email: Email
 
 
 class PasswordResetConfirm(BaseModel):

@@ -36,9 +36,18 @@ from ecommerce.models import EventType, Order, OrderLine, OrderStatus
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.schemas.order import OrderCreate
-from ecommerce.services import events, limits, order_state, orphan_refund
+from ecommerce.services import (
+    events,
+    limits,
+    order_pricing,
+    order_snapshot,
+    order_state,
+    orphan_refund,
+)
+from ecommerce.services.cart_pricing import take_use_for
 from ecommerce.services.order_state import OrderEvent
 from ecommerce.services.payment import Charge, PaymentGateway
+from ecommerce.services.pricing import PriceLine
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +58,14 @@ CreateOrder = Callable[[AsyncSession], Awaitable[Order]]
 OnCreated = Callable[[AsyncSession, int], Awaitable[None]]
 
 
-def reserve_and_create(settings: Settings, user_id: int, request: OrderCreate) -> CreateOrder:
-    """The step of a direct order (``POST /orders``): catalog prices, all lines or none."""
+def reserve_and_create(
+    settings: Settings, user_id: int, request: OrderCreate, *, account_email: str | None = None
+) -> CreateOrder:
+    """The step of a direct order (``POST /orders``): catalog prices, all lines or none.
+
+    Shipping, discount and tax are priced as a cart checkout prices them
+    (services/order_pricing.py); the e-mail defaults to the account's.
+    """
 
     async def create(session: AsyncSession) -> Order:
         wanted = sorted((item.product_id, item.quantity) for item in request.items)
@@ -71,24 +86,56 @@ def reserve_and_create(settings: Settings, user_id: int, request: OrderCreate) -
             raise InvalidInput(
                 f"The order total {estimate} is above the limit of {settings.max_order_total}"
             )
-        lines = []
+        method = await order_pricing.shipping_of(session, request)
+        reserved_lines = []
         for product_id, quantity in wanted:  # product-id order: concurrent orders never deadlock
             reserved = await stock.reserve(session, product_id, quantity)
             if reserved is None:
                 raise OutOfStock(
                     f"Not enough stock for product {product_id}", product_id=product_id
                 )
-            lines.append(
-                OrderLine(
-                    product_id=product_id,
-                    sku=reserved.sku,
-                    name=reserved.name,
-                    unit_price=reserved.price,
-                    quantity=quantity,
-                    line_total=reserved.price * quantity,
-                )
+            reserved_lines.append((reserved, quantity))
+        email = request.email or account_email
+        totals, adjustments = await order_pricing.price_order(
+            session,
+            settings,
+            lines=[PriceLine(reserved.price, quantity) for reserved, quantity in reserved_lines],
+            method=method,
+            request=request,
+            user_id=user_id,
+            email=email,
+        )
+        lines = [
+            OrderLine(
+                product_id=reserved.product_id,
+                sku=reserved.sku,
+                name=reserved.name,
+                unit_price=reserved.price,
+                quantity=quantity,
+                line_total=amounts.line_total,
+                discount_amount=amounts.discount_amount,
+                tax_amount=amounts.tax_amount,
             )
-        return await orders.add(session, user_id=user_id, currency=settings.currency, lines=lines)
+            for (reserved, quantity), amounts in zip(reserved_lines, totals.lines, strict=True)
+        ]
+        snapshot = order_snapshot.order_values(
+            totals,
+            email=email,
+            shipping_address=None,
+            billing_address=None,
+            method=method,
+            discount_code=adjustments.discount_code,
+        )
+        order = await orders.add(
+            session,
+            user_id=user_id,
+            currency=settings.currency,
+            lines=lines,
+            **(snapshot | order_pricing.addresses(request)),
+        )
+        # The code's use is taken in the order's own transaction: 409 before any charge.
+        await take_use_for(session, adjustments, order=order, user_id=user_id, email=email)
+        return order
 
     return create
 
@@ -122,6 +169,14 @@ def charge_mismatch(charge: Charge, order: Order) -> str | None:
     return None
 
 
+def _decline_subject(order: Order) -> str:
+    """Whose declines count together: the account's, or a guest order's e-mail (guests
+    must not share one counter: one card tester would block every guest)."""
+    if order.user_id is not None:
+        return str(order.user_id)
+    return f"guest:{(order.email or '').lower()}"
+
+
 async def _within_limits(session: AsyncSession, settings: Settings, order: Order) -> None:
     """Refuse an order past a limit, inside its first transaction (raising rolls the
     reservation back: nothing is reserved, nothing is charged)."""
@@ -131,8 +186,12 @@ async def _within_limits(session: AsyncSession, settings: Settings, order: Order
         )
     if order.total > 0:
         # Card testing: past the declines allowed, the gateway is not even asked.
-        await limits.check(session, limits.decline_limit(settings), str(order.user_id))
-    if await orders.pending_count(session, order.user_id) > settings.max_pending_orders:
+        await limits.check(session, limits.decline_limit(settings), _decline_subject(order))
+    # A guest order (from a guest cart) has no account to count pending orders for.
+    if (
+        order.user_id is not None
+        and await orders.pending_count(session, order.user_id) > settings.max_pending_orders
+    ):
         raise TooManyRequests(
             f"You have {settings.max_pending_orders} orders waiting for their payment; "
             "retry once they are settled",
@@ -241,7 +300,7 @@ async def _charge(
     except PaymentDeclined as declined:
         async with settling(order_id), database.transaction() as session:
             await order_state.settle_failed(session, order_id, OrderEvent.CHARGE_DECLINED)
-            await limits.record(session, limits.decline_limit(settings), str(order.user_id))
+            await limits.record(session, limits.decline_limit(settings), _decline_subject(order))
         raise PaymentDeclined(declined.detail, **declined.extra, order_id=order_id) from None
     except GatewayRejected as refused:
         # 400: the gateway refused the request itself, so nothing was charged and the

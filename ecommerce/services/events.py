@@ -71,13 +71,22 @@ async def record_order_event(
     emails = 0
     kind = _EMAILS.get(event_type)
     if kind is not None:
-        user = await user_repository.get_by_id(session, order.user_id)
-        if user is not None:
+        # The order's own e-mail (a guest's, or the one given at checkout), else the account's.
+        user = (
+            None
+            if order.user_id is None
+            else await user_repository.get_by_id(session, order.user_id)
+        )
+        to_address = order.email or (user.email if user is not None else None)
+        if to_address is not None:
             await mail.queue_email(
                 session,
                 kind=kind,
-                to_address=user.email,
-                context={"order": payload["data"], "full_name": user.full_name},
+                to_address=to_address,
+                context={
+                    "order": payload["data"],
+                    "full_name": user.full_name if user is not None else None,
+                },
                 order_id=order.id,
             )
             emails = 1

@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,7 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.database import Database
 from ecommerce.core.errors import Conflict, InvalidInput
+from ecommerce.models import Order
 from ecommerce.repositories import idempotency as keys
+from ecommerce.repositories import order as orders
 from ecommerce.repositories.idempotency import Hold as Hold  # re-exported for api/
 
 logger = logging.getLogger(__name__)
@@ -60,7 +63,9 @@ class IdempotencyStore:
     wait_seconds: float  # how long a duplicate waits for the first request's answer
     lease: timedelta  # after this, a holder that never answered is presumed dead
 
-    async def acquire(self, *, user_id: int, key: str, print_: str) -> Hold | StoredAnswer:
+    async def acquire(
+        self, *, user_id: int | None, key: str, print_: str, cart_id: str | None = None
+    ) -> Hold | StoredAnswer:
         """The key held by us (do the work; when ``hold.order_id`` is set, a previous
         holder died after creating its order and the answer comes from that order), or
         the stored answer to replay. Waits for another holder; 409 once the wait is over.
@@ -68,11 +73,13 @@ class IdempotencyStore:
         deadline = time.monotonic() + self.wait_seconds
         poll = POLL_SECONDS
         async with self.database.transaction() as session:
-            hold = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
+            hold = await keys.claim(
+                session, user_id=user_id, cart_id=cart_id, key=key, fingerprint=print_
+            )
         if hold is not None:
             return hold
         while True:
-            outcome = await self._existing(user_id, key, print_)
+            outcome = await self._existing(user_id, cart_id, key, print_)
             if outcome is not None:
                 return outcome
             if time.monotonic() >= deadline:
@@ -80,13 +87,16 @@ class IdempotencyStore:
             await asyncio.sleep(poll)
             poll = min(poll * 2, MAX_POLL_SECONDS)  # a retry storm must not eat the pool
 
-    async def _existing(self, user_id: int, key: str, print_: str) -> Hold | StoredAnswer | None:
+    async def _existing(
+        self, user_id: int | None, cart_id: str | None, key: str, print_: str
+    ) -> Hold | StoredAnswer | None:
         """The answer to replay, or the key held by us now, or None: somebody holds it."""
         async with self.database.transaction() as session:
-            row = await keys.find(session, user_id=user_id, key=key)
+            row = await keys.find(session, user_id=user_id, cart_id=cart_id, key=key)
             if row is None:  # purged since our first try: claim it afresh
-                hold = await keys.claim(session, user_id=user_id, key=key, fingerprint=print_)
-                return hold
+                return await keys.claim(
+                    session, user_id=user_id, cart_id=cart_id, key=key, fingerprint=print_
+                )
             if row.fingerprint != print_:
                 raise InvalidInput("This Idempotency-Key was used with a different request body")
             if row.response_status is not None:
@@ -94,6 +104,33 @@ class IdempotencyStore:
             # The linked order id comes back with the take-over itself: a link made just
             # before cannot be missed.
             return await keys.take_over(session, row.id, lease=self.lease)
+
+    async def answer_linked(
+        self, hold: Hold, answer_for: Callable[[Order], StoredAnswer | None]
+    ) -> StoredAnswer:
+        """A previous holder died after creating its order: the answer is what the order
+        says now (``answer_for``), stored under the key. Reading the order and storing
+        (or freeing) the key are one transaction, so a failure here frees the key.
+
+        Raises Conflict (409) while the order's payment is still being settled.
+        """
+        assert hold.order_id is not None
+        try:
+            async with self.database.transaction() as session:
+                order = await orders.get(session, hold.order_id)
+                answer = answer_for(order) if order is not None else None
+                if answer is not None:
+                    await keys.store_answer(session, hold, answer.status_code, answer.body)
+                    return answer
+                await keys.release(session, hold)
+        except BaseException:
+            await self.finish(hold, None)  # the transaction rolled back: free the key
+            raise
+        raise Conflict(
+            f"The payment of order {hold.order_id} is still being settled; "
+            "retry later or fetch the order",
+            order_id=hold.order_id,
+        )
 
     @staticmethod
     async def link(session: AsyncSession, hold: Hold, order_id: int) -> None:

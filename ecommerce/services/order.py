@@ -11,11 +11,6 @@ from ecommerce.repositories import order as orders
 from ecommerce.services import order_state
 
 
-async def find(session: AsyncSession, order_id: int) -> Order | None:
-    """The order with its lines, whoever owns it."""
-    return await orders.get(session, order_id)
-
-
 async def get_visible(session: AsyncSession, user: User, order_id: int) -> Order:
     """The order if the user may see it: their own, or any for an admin; else 404."""
     order = await orders.get(session, order_id)

@@ -27,17 +27,29 @@ import orjson
 from ecommerce.core.database import Database
 from ecommerce.core.errors import ServiceUnavailable
 from ecommerce.repositories.order_export import (
+    BILLING_ADDRESS,
     CHARGE_ID,
     CREATED_AT,
     CURRENCY,
+    DISCOUNT_AMOUNT,
+    DISCOUNT_CODE,
+    DISCOUNT_TOTAL,
+    EMAIL,
     LINE_TOTAL,
     NAME,
     ORDER_ID,
     PAYMENT_STATUS,
     PRODUCT_ID,
     QUANTITY,
+    SHIPPING_ADDRESS,
+    SHIPPING_METHOD,
+    SHIPPING_PRICE,
+    SHIPPING_TOTAL,
     SKU,
     STATUS,
+    SUBTOTAL,
+    TAX_AMOUNT,
+    TAX_TOTAL,
     TOTAL,
     UNIT_PRICE,
     UPDATED_AT,
@@ -70,6 +82,20 @@ CSV_COLUMNS = (
     "unit_price",
     "quantity",
     "line_total",
+    # Added with carts, shipping, tax and discounts: after the original columns, so
+    # existing readers that go by position keep working.
+    "line_discount_amount",
+    "line_tax_amount",
+    "order_subtotal",
+    "order_discount_total",
+    "order_shipping_total",
+    "order_tax_total",
+    "email",
+    "shipping_method",
+    "shipping_price",
+    "discount_code",
+    "shipping_address",
+    "billing_address",
 )
 # Timestamps as the API writes them: ISO 8601, UTC, with a Z.
 _ORJSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
@@ -111,6 +137,8 @@ class NdjsonEncoder:
                         "unit_price": row[UNIT_PRICE],
                         "quantity": row[QUANTITY],
                         "line_total": row[LINE_TOTAL],
+                        "discount_amount": row[DISCOUNT_AMOUNT],
+                        "tax_amount": row[TAX_AMOUNT],
                     }
                 )
         self._order = order
@@ -128,8 +156,21 @@ class NdjsonEncoder:
             "user_id": row[USER_ID],
             "status": row[STATUS],
             "items": [],
+            "subtotal": row[SUBTOTAL],
+            "discount_total": row[DISCOUNT_TOTAL],
+            "shipping_total": row[SHIPPING_TOTAL],
+            "tax_total": row[TAX_TOTAL],
             "total": row[TOTAL],
             "currency": row[CURRENCY],
+            "email": row[EMAIL],
+            "shipping_address": row[SHIPPING_ADDRESS],
+            "billing_address": row[BILLING_ADDRESS],
+            "shipping": (
+                None
+                if row[SHIPPING_METHOD] is None
+                else {"method": row[SHIPPING_METHOD], "price": row[SHIPPING_PRICE] or 0}
+            ),
+            "discount_code": row[DISCOUNT_CODE],
             "created_at": row[CREATED_AT],
             "updated_at": row[UPDATED_AT],
             "payment": (
@@ -138,6 +179,11 @@ class NdjsonEncoder:
                 else None
             ),
         }
+
+
+def _json_cell(value: Any) -> str | None:
+    # An address is one cell of compact JSON: its fields vary and a spreadsheet keeps it.
+    return None if value is None else orjson.dumps(value).decode()
 
 
 def _iso(moment: datetime) -> str:
@@ -184,6 +230,18 @@ class CsvEncoder:
                     row[UNIT_PRICE],
                     row[QUANTITY],
                     row[LINE_TOTAL],
+                    row[DISCOUNT_AMOUNT],
+                    row[TAX_AMOUNT],
+                    row[SUBTOTAL],
+                    row[DISCOUNT_TOTAL],
+                    row[SHIPPING_TOTAL],
+                    row[TAX_TOTAL],
+                    row[EMAIL],
+                    row[SHIPPING_METHOD],
+                    row[SHIPPING_PRICE],
+                    row[DISCOUNT_CODE],
+                    _json_cell(row[SHIPPING_ADDRESS]),
+                    _json_cell(row[BILLING_ADDRESS]),
                 )
             )
         self._writer.writerows(records)

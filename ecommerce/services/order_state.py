@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.models import EventType, OrderStatus
 from ecommerce.models.order import PaymentStatus
+from ecommerce.repositories import discount as discounts
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.services import events
@@ -139,7 +140,11 @@ TRANSITIONS: Mapping[OrderEvent, Transition] = MappingProxyType(
 def next_state(
     event: OrderEvent, status: OrderStatus, payment_status: str | None
 ) -> tuple[OrderStatus, PaymentStatus] | None:
-    """Where ``event`` takes an order in this state; None when the move is refused."""
+    """Where ``event`` takes an order in this state; None when the move is refused.
+
+    The table read in Python, for callers and the unit tests; ``_move`` applies the same
+    table in SQL (tests/integration/test_order_state_moves.py checks that they agree).
+    """
     transition = TRANSITIONS[event]
     if status != transition.from_status or payment_status not in transition.from_payment:
         return None
@@ -197,8 +202,11 @@ async def _move(session: AsyncSession, order_id: int, event: OrderEvent, **value
     return moved
 
 
-async def _release_stock(session: AsyncSession, order_id: int) -> None:
+async def _release_holds(session: AsyncSession, order_id: int) -> None:
+    """What an order held comes back when it fails or is cancelled: its stock and the use
+    of its discount code (deleting the use row is the claim, so it comes back once)."""
     await stock.release(session, await orders.line_quantities(session, order_id))
+    await discounts.give_back(session, order_id)
 
 
 async def settle_paid(session: AsyncSession, order_id: int, charge_id: str | None) -> bool:
@@ -209,9 +217,10 @@ async def settle_paid(session: AsyncSession, order_id: int, charge_id: str | Non
 async def settle_failed(
     session: AsyncSession, order_id: int, event: OrderEvent, *, recheck_after: float | None = None
 ) -> bool:
-    """``pending`` → ``payment_failed`` (declined, or no charge found) and the stock back,
-    once, whoever gets there first. ``recheck_after``: for no charge found, the seconds
-    after which the gateway is asked again (it may record the charge late)."""
+    """``pending`` → ``payment_failed`` (declined, or no charge found) and the stock and
+    the discount code's use back, once, whoever gets there first. ``recheck_after``: for
+    no charge found, the seconds after which the gateway is asked again (it may record
+    the charge late)."""
     if event not in (OrderEvent.CHARGE_DECLINED, OrderEvent.CHARGE_NOT_FOUND):
         raise ValueError(f"{event} does not fail a payment")
     values: dict[str, Any] = {}
@@ -219,7 +228,7 @@ async def settle_failed(
         values = {"rechecks": 0, "recheck_at": orders.in_seconds(recheck_after)}
     moved = await _move(session, order_id, event, **values)
     if moved:
-        await _release_stock(session, order_id)
+        await _release_holds(session, order_id)
     return moved
 
 
@@ -234,7 +243,7 @@ async def fail_invalid_charge(session: AsyncSession, order_id: int, charge_id: s
     back, and the charge is owed back (``refund_due``, refunded until done)."""
     moved = await _move(session, order_id, OrderEvent.CHARGE_INVALID, charge_id=charge_id)
     if moved:
-        await _release_stock(session, order_id)
+        await _release_holds(session, order_id)
     return moved
 
 
@@ -271,10 +280,10 @@ async def release_refund(session: AsyncSession, order_id: int) -> bool:
 
 
 async def complete_refund(session: AsyncSession, order_id: int, refund_id: str | None) -> bool:
-    """``paid`` (refund claimed) → ``cancelled`` and the stock back, exactly once."""
+    """``paid`` (refund claimed) → ``cancelled``; the stock and the code's use back, once."""
     moved = await _move(session, order_id, OrderEvent.REFUND_COMPLETED, refund_id=refund_id)
     if moved:
-        await _release_stock(session, order_id)
+        await _release_holds(session, order_id)
     return moved
 
 

@@ -43,6 +43,10 @@ async def sales_report(
         units=figures.units,
         revenue=figures.revenue,
         currency=currency,
+        subtotal=figures.subtotal,
+        discount_total=figures.discount_total,
+        shipping_total=figures.shipping_total,
+        tax_total=figures.tax_total,
         top_products=[
             TopProduct(product_id=p.product_id, sku=p.sku, units=p.units, revenue=p.revenue)
             for p in figures.top_products

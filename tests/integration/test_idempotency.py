@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ecommerce.api.resources import Resources
 from ecommerce.repositories import idempotency as keys
+from ecommerce.schemas.order import OrderCreate
+from ecommerce.services.idempotency import fingerprint
 from tests.support.factories import (
     add_pending_order,
     age_idempotency_keys,
@@ -182,3 +185,75 @@ async def test_a_holder_whose_lease_ran_out_cannot_link_its_order(
     assert not await keys.link_order(db_session, slow, 1)
     order = await add_pending_order(db_session, user.id)
     assert await keys.link_order(db_session, fresh, order)
+
+
+async def _key_held_by_a_dead_holder(
+    admin_engine: AsyncEngine, user_id: int, key: str, request: dict[str, Any], order_id: int
+) -> None:
+    """A key whose holder linked its order and died before storing the answer."""
+    print_ = fingerprint("POST", "/api/v1/orders", OrderCreate(**request).model_dump(mode="json"))
+    async with admin_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO idempotency_key (user_id, key, fingerprint, order_id, locked_at) "
+                "VALUES (:user, :key, :print, :order, now() - interval '1 hour')"
+            ),
+            {"user": user_id, "key": key, "print": print_, "order": order_id},
+        )
+
+
+async def test_a_retry_after_the_holder_died_answers_from_its_order(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    customer_user: Any,
+    admin_engine: AsyncEngine,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5)
+    request = body(product["id"])
+    paid = await client.post("/api/v1/orders", headers=customer_headers, json=request)
+    assert paid.status_code == 201
+    await _key_held_by_a_dead_holder(
+        admin_engine, customer_user.id, "died-after-paying", request, paid.json()["id"]
+    )
+    headers = customer_headers | {"Idempotency-Key": "died-after-paying"}
+    retry = await client.post("/api/v1/orders", headers=headers, json=request)
+    assert retry.status_code == 201
+    assert retry.json()["id"] == paid.json()["id"]  # the order, not a second one
+    again = await client.post("/api/v1/orders", headers=headers, json=request)
+    assert again.content == retry.content  # stored, then replayed as it was
+    assert await stock_of(admin_engine, product["id"]) == 4
+
+
+async def test_a_retry_while_the_dead_holders_order_settles_is_409_and_frees_the_key(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    customer_user: Any,
+    admin_engine: AsyncEngine,
+) -> None:
+    product = await new_product(client, admin_headers, stock=5)
+    request = body(product["id"])
+    order_id = await add_pending_order(admin_engine, customer_user.id)
+    await _key_held_by_a_dead_holder(admin_engine, customer_user.id, "died", request, order_id)
+    headers = customer_headers | {"Idempotency-Key": "died"}
+    retry = await client.post("/api/v1/orders", headers=headers, json=request)
+    assert retry.status_code == 409
+    assert retry.json()["order_id"] == order_id
+    async with admin_engine.connect() as conn:
+        locked = await conn.scalar(text("SELECT locked_at FROM idempotency_key"))
+    assert locked is None  # freed at once: the next retry need not wait out a lease
+
+
+async def test_a_replay_is_byte_identical_with_non_ascii_names(
+    client: AsyncClient, admin_headers: dict[str, str], customer_headers: dict[str, str]
+) -> None:
+    product = await new_product(
+        client, admin_headers, stock=5, name='Café «crème» ☕ \\ "quoted" \u2028 ünï'
+    )
+    headers = customer_headers | {"Idempotency-Key": "bytes"}
+    first = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    replay = await client.post("/api/v1/orders", headers=headers, json=body(product["id"]))
+    assert first.status_code == replay.status_code == 201
+    assert first.content == replay.content
+    assert first.headers["content-type"] == replay.headers["content-type"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -11,10 +12,13 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecommerce.api.dependencies import SessionDep
+from ecommerce.api.dependencies import CallerSessionDep, OptionalUser, SessionDep
+from ecommerce.core.config import Settings
+from ecommerce.core.errors import NotFound
 from ecommerce.main import create_app
 from ecommerce.models import User
 from tests.conftest import make_settings
+from tests.support.lifespan import running
 
 
 async def test_live(client: AsyncClient) -> None:
@@ -183,3 +187,28 @@ async def test_docs_are_served_without_a_cdn(client: AsyncClient) -> None:
     assert (await client.get("/redoc")).status_code == 200
     schema = (await client.get("/openapi.json")).json()
     assert "/static-offline-docs" not in str(schema["paths"])
+
+
+async def test_a_failing_route_releases_its_session_before_answering(
+    settings: Settings, admin_engine: AsyncEngine, customer_user: Any
+) -> None:
+    # No background work that could hold a pooled connection while the test counts them.
+    app = create_app(settings.model_copy(update={"reconciler_enabled": False}))
+
+    async def lock_then_fail(session: CallerSessionDep, _: OptionalUser) -> None:
+        # Takes a row lock, then fails the way routes do (a domain error, 404).
+        await session.execute(text('SELECT id FROM "user" FOR UPDATE'))
+        raise NotFound("nothing here")
+
+    app.add_api_route("/test/lock-then-fail", lock_then_fail, methods=["POST"])
+    async with running(app) as started:
+        transport = ASGITransport(app=started.asgi)
+        async with AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.post("/test/lock-then-fail")
+        assert response.status_code == 404
+        # By the time the client has its answer, the session is rolled back and its
+        # connection is back in the pool, not left for a finalizer to close later.
+        assert started.resources.database.pool_status()["checked_out"] == 0
+    async with admin_engine.connect() as conn:
+        locked = await conn.execute(text('SELECT id FROM "user" FOR UPDATE NOWAIT'))
+        assert locked.all()

@@ -15,6 +15,7 @@ from ecommerce.models import EventType
 from ecommerce.repositories import order as order_repository
 from ecommerce.services.events import record_order_event
 from tests.conftest import make_settings
+from tests.support.carts import address, cart_with, new_zone
 from tests.support.events import (
     create_webhook,
     delivery_settled,
@@ -197,3 +198,33 @@ async def test_job_and_delivery_metrics(
     assert grew("webhook_delivery_attempts_total", outcome="succeeded") == 1
     assert grew("email_send_attempts_total", kind="order_confirmation", outcome="sent") == 1
     assert value(after, "jobs_oldest_pending_age_seconds") is not None
+
+
+async def test_a_guest_cart_checkout_emits_its_events_and_mails_the_guest(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    receiver: Receiver,  # noqa: F811
+    mail_server: MailServer,  # noqa: F811
+) -> None:
+    await create_webhook(client, admin_headers, receiver.url, ALL)
+    await new_zone(client, admin_headers, ["DE"], [{"name": "DHL", "price": 644}])
+    mug = await new_product(client, admin_headers, stock=5, price=1250)
+    cart = await cart_with(
+        client, [(mug["id"], 2)], None, email="guest@example.com", shipping_address=address("DE")
+    )
+    options = (await client.get(f"/api/v1/carts/{cart['id']}/shipping-options")).json()
+    chosen = await client.put(
+        f"/api/v1/carts/{cart['id']}/shipping-method", json={"option_id": options[0]["id"]}
+    )
+    assert chosen.status_code == 200, chosen.text
+    placed = await client.post(
+        f"/api/v1/carts/{cart['id']}/checkout", json={"payment_token": "tok_visa"}
+    )
+    assert placed.status_code == 201, placed.text
+
+    calls = await receiver.wait_for(2)
+    assert [call.json["type"] for call in calls] == ["order.created", "order.paid"]
+    assert calls[1].json["data"]["shipping_total"] == 644
+    (mail,) = await mail_server.wait_for(1)
+    assert mail["To"] == "guest@example.com"
+    assert "Shipping (DHL): 6.44 USD" in plain_body(mail)

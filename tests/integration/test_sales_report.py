@@ -81,6 +81,11 @@ async def test_figures_over_paid_and_shipped_orders(
         "units": 8,
         "revenue": 8250,
         "currency": "USD",
+        # Orders written straight to the tables: not shipped, discounted or taxed.
+        "subtotal": 8250,
+        "discount_total": 0,
+        "shipping_total": 0,
+        "tax_total": 0,
         "top_products": [
             {"product_id": lamp.id, "sku": "LAMP-01", "units": 1, "revenue": 5000},
             {"product_id": mug.id, "sku": "MUG-01", "units": 2, "revenue": 2000},

@@ -216,6 +216,7 @@ async def add_order(
             None,
             created_at,
             created_at,
+            total,  # the subtotal: not shipped, discounted or taxed
         )
         await copy_records(conn, "order", ORDER_COLUMNS, [order])
         await copy_records(

@@ -110,6 +110,11 @@ def test_html_is_autoescaped_and_the_text_is_not() -> None:
         "id": 7,
         "currency": "USD",
         "total": 1000,
+        "discount_total": 0,
+        "shipping_total": 0,
+        "tax_total": 0,
+        "discount_code": None,
+        "shipping": None,
         "items": [{"quantity": 1, "name": "<b>Mug</b> & co", "sku": "M-1", "line_total": 1000}],
     }
     message = render(
@@ -125,6 +130,32 @@ def test_html_is_autoescaped_and_the_text_is_not() -> None:
     assert "&lt;b&gt;Mug&lt;/b&gt; &amp; co" in html
     assert "<b>Mug</b> & co" in text
     assert message["Message-ID"] == "<order_confirmation.abc@example.com>"
+    assert "Shipping" not in text and "Tax" not in text
+
+
+def test_the_confirmation_itemises_discount_shipping_and_tax() -> None:
+    order = {
+        "id": 8,
+        "currency": "EUR",
+        "total": 2300,
+        "discount_total": 200,
+        "shipping_total": 500,
+        "tax_total": 300,
+        "discount_code": "SPRING",
+        "shipping": {"method": "Express", "price": 500},
+        "items": [{"quantity": 2, "name": "Mug", "sku": "M-1", "line_total": 1700}],
+    }
+    message = render(
+        "order_confirmation",
+        "a@example.com",
+        {"order": order, "full_name": None},
+        "x",
+        Settings(_env_file=None),
+    )
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Discount (SPRING): -2.00 EUR" in text
+    assert "Shipping (Express): 5.00 EUR" in text
+    assert "Tax: 3.00 EUR" in text and "Total: 23.00 EUR" in text
 
 
 @pytest.mark.parametrize("value", ["http://mail", "smtp://", "smtp://host:port"])

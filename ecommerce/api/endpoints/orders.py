@@ -71,7 +71,7 @@ async def create_order(
             database,
             gateway,
             settings,
-            create=checkout.reserve_and_create(settings, user.id, body),
+            create=checkout.reserve_and_create(settings, user.id, body, account_email=user.email),
             payment_token=body.payment_token,
             on_created=on_created,
             on_unknown_outcome=reconciler.wake_when_settleable,
