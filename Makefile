@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint fmt stop-db clean
+.PHONY: install run test test-fast lint fmt bench stop-db clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 ## The inner loop: unit and integration tiers, no gunicorn or subprocesses (tests/e2e left out).
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not e2e"
+
+## Service vs a raw-asyncpg baseline under wrk (prints numbers; see bench/http_bench.py).
+bench: $(STAMP)
+	$(BIN)/python bench/http_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

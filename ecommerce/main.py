@@ -44,9 +44,11 @@ from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
 from ecommerce.core.metrics import initialise_series, instrument, observe_gateway_request
+from ecommerce.core.pg_listener import PgListener
 from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
 from ecommerce.services.cart_expiry import run_cart_sweeper
+from ecommerce.services.catalog_cache import CHANNEL, CatalogCache
 from ecommerce.services.consumer import consuming
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
@@ -133,6 +135,31 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+# How long start-up waits for the catalog listener (the cache serves nothing until it
+# listens, so a slow connection only delays the cache, never the start).
+LISTENER_START_WAIT = 2.0
+
+
+@asynccontextmanager
+async def catalog_listener(settings: Settings, database: Database) -> AsyncIterator[CatalogCache]:
+    """The worker's catalog cache and, when it is on, the LISTEN that keeps it fresh."""
+    cache = CatalogCache(settings.catalog_cache_ttl)
+    if not cache.enabled:
+        yield cache
+        return
+    listener = PgListener.for_engine(
+        database.engine,
+        CHANNEL,
+        on_message=cache.on_notification,
+        on_connected=cache.resume,
+        on_lost=cache.suspend,
+        connect_timeout=settings.db_connect_timeout,
+    )
+    async with background_task(listener.run(), "catalog-listener"):
+        await listener.wait_connected(LISTENER_START_WAIT)
+        yield cache
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
@@ -167,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # With the database up the admin exists once start-up is done; a database
             # that does not answer in time only delays it.
             await asyncio.wait({bootstrap}, timeout=FIRST_ADMIN_WAIT_SECONDS)
+            cache = await stack.enter_async_context(catalog_listener(active, database))
             consumer = None
             if active.worker_in_process:
                 # Entered after the pool: on the way out it stops (letting its running
@@ -178,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 gateway=gateway,
                 reconciler=Reconciler(database, gateway, active),
                 export_slots=ExportSlots(active.export_max_concurrent),
+                catalog_cache=cache,
                 consumer=consumer,
             )
             if active.reconciler_enabled:

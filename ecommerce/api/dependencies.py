@@ -23,6 +23,7 @@ from ecommerce.core.paging import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from ecommerce.core.security import INVALID_CREDENTIALS, decode_access_token, token_is_current
 from ecommerce.models import User
 from ecommerce.services import user as user_service
+from ecommerce.services.catalog_cache import CatalogCache
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -56,11 +57,16 @@ async def get_export_slots(resources: ResourcesDep) -> ExportSlots:
     return resources.export_slots
 
 
+async def get_catalog_cache(resources: ResourcesDep) -> CatalogCache:
+    return resources.catalog_cache
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
 ReconcilerDep = Annotated[Reconciler, Depends(get_reconciler)]
 ExportSlotsDep = Annotated[ExportSlots, Depends(get_export_slots)]
+CatalogCacheDep = Annotated[CatalogCache, Depends(get_catalog_cache)]
 
 
 # auto_error=False: a missing token reaches get_current_user, which answers our own 401
@@ -70,7 +76,7 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
 async def get_optional_user(
-    request: Request, token: TokenDep, database: DatabaseDep, settings: SettingsDep
+    request: Request, token: TokenDep, resources: ResourcesDep
 ) -> User | None:
     """The signed-in user, or ``None`` without a token. A bad token is 401 even here:
     a client that sent credentials should learn they are wrong, not be served as anonymous.
@@ -78,10 +84,13 @@ async def get_optional_user(
     The user is read on a short session of its own, not the request's: a route that
     waits on the network (checkout, cancel) must not hold a pooled connection meanwhile.
     """
+    # Resources, not DatabaseDep + SettingsDep: FastAPI resolves every dependency node
+    # on every request (a fifth of a cached catalog read went there), so the routes
+    # every request passes through keep their trees small.
     if token is None:
         return None
-    claims = decode_access_token(token, settings)
-    async with database.session() as session:
+    claims = decode_access_token(token, resources.settings)
+    async with resources.database.read_session() as session:  # one statement: no BEGIN/COMMIT
         user = await user_service.get(session, claims.user_id)
         if user is not None:
             session.expunge(user)  # a plain loaded object, usable after the session ends

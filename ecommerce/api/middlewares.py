@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
@@ -23,6 +25,29 @@ access_logger = logging.getLogger("ecommerce.access")
 REQUEST_ID_HEADER = "X-Request-ID"
 INTERNAL_ERROR = {"detail": "Internal server error"}
 _VALID_REQUEST_ID = re.compile(r"^[\x20-\x7e]{1,128}$")
+
+
+class _RequestIds:
+    """Request ids minted cheaply: a random per-process prefix and a counter (32 hex chars).
+
+    ``uuid4`` reads the kernel's random source for every request; this does it once per
+    process. The prefix is drawn again in a forked child, so workers never share ids, and
+    64 random bits keep instances apart.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
+_request_ids = _RequestIds()
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -51,7 +76,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or _request_ids.next()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
 
@@ -164,6 +189,9 @@ class TelemetryMiddleware:
 
 
 def _log_access(scope: Scope, route: str, status: int, elapsed: float) -> None:
+    level = logging.DEBUG if route in QUIET_ROUTES and status < 400 else logging.INFO
+    if not access_logger.isEnabledFor(level):
+        return
     state = scope.get("state") or {}
     method = scope["method"]
     path = _loggable_path(scope)
@@ -174,6 +202,9 @@ def _log_access(scope: Scope, route: str, status: int, elapsed: float) -> None:
         "path": path,
         "status": status,
         "duration_ms": duration_ms,
+        # RequestIdMiddleware (inside this one) has reset the context variable by now:
+        # the id travels as a field of the record (RequestIdFilter keeps one already set).
+        "request_id": state.get("request_id") or "-",
     }
     user_id = state.get(_USER_ID_KEY)
     if user_id is not None:
@@ -181,10 +212,4 @@ def _log_access(scope: Scope, route: str, status: int, elapsed: float) -> None:
     client = scope.get("client")
     if client:
         extra["client"] = client[0]
-    level = logging.DEBUG if route in QUIET_ROUTES and status < 400 else logging.INFO
-    # RequestIdMiddleware (inside this one) has reset the context variable by now.
-    token = request_id_var.set(state.get("request_id"))
-    try:
-        access_logger.log(level, "%s %s %d %.1fms", method, path, status, duration_ms, extra=extra)
-    finally:
-        request_id_var.reset(token)
+    access_logger.log(level, "%s %s %d %.1fms", method, path, status, duration_ms, extra=extra)

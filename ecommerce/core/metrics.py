@@ -203,12 +203,31 @@ def request_started() -> None:
     HTTP_REQUESTS_IN_PROGRESS.inc()
 
 
+# The labelled children of the two per-request metrics, by (method, route, status):
+# ``labels()`` validates, converts and takes the registry's lock on every call; this
+# plain dict lookup is all the hot path needs. Bounded: methods are folded into
+# KNOWN_METHODS, routes are templates or UNMATCHED_ROUTE, statuses are 3 digits.
+_request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def _children(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    key = (method_label(method), route, status)  # the label, not any token a client sent
+    children = _request_children.get(key)
+    if children is None:
+        children = (
+            HTTP_REQUESTS.labels(key[0], route, str(status)),
+            HTTP_REQUEST_DURATION.labels(key[0], route),
+        )
+        _request_children[key] = children
+    return children
+
+
 def request_finished(method: str, route: str, status: int, seconds: float) -> None:
     """Count one answered request; ``route`` is a route template or ``UNMATCHED_ROUTE``."""
     HTTP_REQUESTS_IN_PROGRESS.dec()
-    method = method_label(method)
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_REQUEST_DURATION.labels(method, route).observe(seconds)
+    counter, duration = _children(method, route, status)
+    counter.inc()
+    duration.observe(seconds)
 
 
 def observe_db_acquire(seconds: float) -> None:

@@ -80,7 +80,7 @@ def reserve_and_create(
                     f"the store sells in {settings.currency}"
                 )
         # From catalog prices, before any reservation (the checkout checks the final
-        # total again, whatever step made the order).
+        # total again, with discounts, shipping and tax, whatever step made the order).
         estimate = sum(known[product_id].price * quantity for product_id, quantity in wanted)
         if estimate > settings.max_order_total:
             raise InvalidInput(
@@ -169,12 +169,11 @@ def charge_mismatch(charge: Charge, order: Order) -> str | None:
     return None
 
 
-def _decline_subject(order: Order) -> str:
-    """Whose declines count together: the account's, or a guest order's e-mail (guests
-    must not share one counter: one card tester would block every guest)."""
+def payer_of(order: Order) -> str:
+    """Whose declines count: the account, or a guest's e-mail."""
     if order.user_id is not None:
-        return str(order.user_id)
-    return f"guest:{(order.email or '').lower()}"
+        return f"user:{order.user_id}"
+    return f"email:{(order.email or '').lower()}"
 
 
 async def _within_limits(session: AsyncSession, settings: Settings, order: Order) -> None:
@@ -186,12 +185,10 @@ async def _within_limits(session: AsyncSession, settings: Settings, order: Order
         )
     if order.total > 0:
         # Card testing: past the declines allowed, the gateway is not even asked.
-        await limits.check(session, limits.decline_limit(settings), _decline_subject(order))
-    # A guest order (from a guest cart) has no account to count pending orders for.
-    if (
-        order.user_id is not None
-        and await orders.pending_count(session, order.user_id) > settings.max_pending_orders
-    ):
+        await limits.check(session, limits.decline_limit(settings), payer_of(order))
+    if order.user_id is None:
+        return  # a guest checkout: no account to count pending orders of
+    if await orders.pending_count(session, order.user_id) > settings.max_pending_orders:
         raise TooManyRequests(
             f"You have {settings.max_pending_orders} orders waiting for their payment; "
             "retry once they are settled",
@@ -300,7 +297,7 @@ async def _charge(
     except PaymentDeclined as declined:
         async with settling(order_id), database.transaction() as session:
             await order_state.settle_failed(session, order_id, OrderEvent.CHARGE_DECLINED)
-            await limits.record(session, limits.decline_limit(settings), _decline_subject(order))
+            await limits.record(session, limits.decline_limit(settings), payer_of(order))
         raise PaymentDeclined(declined.detail, **declined.extra, order_id=order_id) from None
     except GatewayRejected as refused:
         # 400: the gateway refused the request itself, so nothing was charged and the

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ecommerce.core.database import Database
 from ecommerce.core.errors import Conflict, InvalidInput, NotFound, OutOfStock
 from ecommerce.models import Product
 from ecommerce.models.product import MAX_STOCK
 from ecommerce.repositories import product as product_repo
 from ecommerce.services.catalog import PRODUCT_NOT_FOUND
+from ecommerce.services.catalog_cache import CatalogCache
 
 
 async def adjust_stock(session: AsyncSession, product_id: int, delta: int) -> Product:
@@ -32,3 +34,12 @@ async def adjust_stock(session: AsyncSession, product_id: int, delta: int) -> Pr
     if delta < 0:
         raise OutOfStock("Not enough stock: the result would be below zero", stock=available)
     raise Conflict(f"Stock would exceed the maximum of {MAX_STOCK}", stock=available)
+
+
+async def adjust(database: Database, cache: CatalogCache, product_id: int, delta: int) -> Product:
+    """Workflow: ``adjust_stock`` in a transaction of its own, then forget the product in
+    this worker's catalog cache (a refused adjustment changed nothing to forget)."""
+    async with database.transaction() as session:
+        product = await adjust_stock(session, product_id, delta)
+    cache.invalidate([product_id])
+    return product

@@ -123,7 +123,12 @@ class Reconciler:
                     continue  # a backlog being worked off: no pause while it moves
             except (ServiceUnavailable, SQLAlchemyError, OSError) as error:
                 # The database away or busy: expected during an outage, no stack trace.
-                logger.warning("reconciler sweep failed (%s); retrying next interval", error)
+                first_line = str(error).splitlines()[0][:200] if str(error) else ""
+                logger.warning(
+                    "reconciler sweep failed (%s: %s); retrying next interval",
+                    type(error).__name__,
+                    first_line,
+                )
             except Exception:
                 logger.exception("reconciler sweep failed; retrying next interval")
             with contextlib.suppress(TimeoutError):

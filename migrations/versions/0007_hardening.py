@@ -7,7 +7,7 @@
   UPDATE`` per event, so they hold across every worker and instance.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0011
 Create Date: 2026-12-01 19:30:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0006"
+down_revision: str | None = "0011"  # re-chained after main's 0005, 0006, 0011
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

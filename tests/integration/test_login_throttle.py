@@ -192,3 +192,30 @@ async def test_client_limit_when_configured(database_url: str, fake_gateway: Fak
         async with AsyncClient(transport=other, base_url="http://test") as http:
             response = await http.post(TOKEN, data={"username": "a@example.com", "password": "p"})
             assert response.status_code == 401
+
+
+async def test_client_limit_covers_order_creation(
+    database_url: str, fake_gateway: FakeGateway, customer_user: User
+) -> None:
+    from asgi_lifespan import LifespanManager
+    from httpx import ASGITransport
+
+    from ecommerce.main import create_app
+    from tests.support.auth import bearer
+
+    settings = make_settings(
+        database_url,
+        payment_gateway_url=fake_gateway.url,
+        payment_gateway_api_key=fake_gateway.api_key,
+        client_rate_limit=1,
+    )
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = ASGITransport(app=manager.app, client=("203.0.113.9", 5000))
+        async with AsyncClient(transport=transport, base_url="http://test") as http:
+            body = {"items": [{"product_id": 1, "quantity": 1}], "payment_token": "tok_visa"}
+            headers = bearer(customer_user, settings)
+            first = await http.post("/api/v1/orders", json=body, headers=headers)
+            assert first.status_code == 422  # counted, then refused: no such product
+            second = await http.post("/api/v1/orders", json=body, headers=headers)
+            assert second.status_code == 429

@@ -16,6 +16,7 @@ from ecommerce.api.dependencies import (
 )
 from ecommerce.api.errors import error_responses
 from ecommerce.api.idempotency import IdempotencyDep
+from ecommerce.api.limits import ClientLimited
 from ecommerce.core.errors import (
     Conflict,
     Forbidden,
@@ -27,6 +28,7 @@ from ecommerce.core.errors import (
     NotFound,
     OutOfStock,
     PaymentDeclined,
+    TooManyRequests,
 )
 from ecommerce.core.ids import MAX_ID
 from ecommerce.models import Order
@@ -55,6 +57,7 @@ OrderId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Order id
         GatewayError,
         GatewayUnavailable,
         GatewayTimeout,
+        TooManyRequests,
     ),
 )
 async def create_order(
@@ -65,6 +68,7 @@ async def create_order(
     settings: SettingsDep,
     reconciler: ReconcilerDep,
     idempotency: IdempotencyDep,
+    _: ClientLimited,
 ) -> OrderRead:
     async def place(on_created: checkout.OnCreated | None) -> Order:
         return await checkout.place_order(

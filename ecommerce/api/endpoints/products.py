@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from ecommerce.api.dependencies import (
     AdminUser,
-    CallerSessionDep,
+    CatalogCacheDep,
+    DatabaseDep,
     OptionalUser,
     PageParams,
+    ResourcesDep,
     SettingsDep,
 )
 from ecommerce.api.errors import error_responses
@@ -18,7 +20,13 @@ from ecommerce.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenti
 from ecommerce.core.ids import MAX_ID
 from ecommerce.models import Product
 from ecommerce.schemas.common import Page
-from ecommerce.schemas.product import ProductCreate, ProductRead, ProductUpdate, StockAdjust
+from ecommerce.schemas.product import (
+    ProductCreate,
+    ProductRead,
+    ProductUpdate,
+    StockAdjust,
+    product_page_json,
+)
 from ecommerce.services import catalog, inventory
 
 router = APIRouter(prefix="/api/v1/products", tags=["products"])
@@ -26,6 +34,17 @@ router = APIRouter(prefix="/api/v1/products", tags=["products"])
 # The route template says {id} (as the contract and metrics labels do).
 ProductId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Product id.")]
 ADMIN_ERRORS = (NotAuthenticated, Forbidden)
+
+
+# The public reads take ResourcesDep (one dependency node) rather than DatabaseDep and
+# CatalogCacheDep: FastAPI solves each node on every request, and these are the hottest
+# routes of the service.
+
+
+class JSONBytes(Response):
+    """JSON already serialized (by schemas.product): sent as it is."""
+
+    media_type = "application/json"
 
 
 @router.get(
@@ -38,7 +57,7 @@ ADMIN_ERRORS = (NotAuthenticated, Forbidden)
     responses=error_responses(InvalidInput, NotAuthenticated),
 )
 async def list_products(
-    session: CallerSessionDep,
+    resources: ResourcesDep,
     page: PageParams,
     viewer: OptionalUser,
     q: Annotated[
@@ -53,13 +72,16 @@ async def list_products(
     is_active: Annotated[
         bool | None, Query(description="Admins only: filter on `is_active`.")
     ] = None,
-) -> Page[ProductRead]:
+) -> Response:
+    # Reads answer JSON made once from rows (the response_model above documents it).
     if viewer is None or not viewer.is_admin:
         if is_active is False:  # inactive products do not exist for the public
-            return Page(items=[], next_cursor=None)
+            return JSONBytes(product_page_json([], None))
         is_active = True
-    rows, next_cursor = await catalog.list_products(session, page, q=q, is_active=is_active)
-    return Page(items=[ProductRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    view = await catalog.products_page_view(
+        resources.database, resources.catalog_cache, page, q=q, is_active=is_active
+    )
+    return JSONBytes(view)
 
 
 @router.get(
@@ -70,10 +92,13 @@ async def list_products(
     responses=error_responses(NotFound, NotAuthenticated),
 )
 async def get_product(
-    product_id: ProductId, session: CallerSessionDep, viewer: OptionalUser
-) -> Product:
+    product_id: ProductId, resources: ResourcesDep, viewer: OptionalUser
+) -> Response:
     include_inactive = viewer is not None and viewer.is_admin
-    return await catalog.get_product(session, product_id, include_inactive=include_inactive)
+    view = await catalog.product_view(
+        resources.database, resources.catalog_cache, product_id, include_inactive=include_inactive
+    )
+    return JSONBytes(view)
 
 
 @router.post(
@@ -86,9 +111,13 @@ async def get_product(
     responses=error_responses(*ADMIN_ERRORS, Conflict),
 )
 async def create_product(
-    data: ProductCreate, session: CallerSessionDep, settings: SettingsDep, _: AdminUser
+    data: ProductCreate,
+    database: DatabaseDep,
+    cache: CatalogCacheDep,
+    settings: SettingsDep,
+    _: AdminUser,
 ) -> Product:
-    return await catalog.create_product(session, data, settings.currency)
+    return await catalog.create(database, cache, data, settings.currency)
 
 
 @router.patch(
@@ -100,9 +129,13 @@ async def create_product(
     responses=error_responses(*ADMIN_ERRORS, NotFound),
 )
 async def update_product(
-    product_id: ProductId, data: ProductUpdate, session: CallerSessionDep, _: AdminUser
+    product_id: ProductId,
+    data: ProductUpdate,
+    database: DatabaseDep,
+    cache: CatalogCacheDep,
+    _: AdminUser,
 ) -> Product:
-    return await catalog.update_product(session, product_id, data)
+    return await catalog.edit(database, cache, product_id, data)
 
 
 @router.post(
@@ -114,6 +147,10 @@ async def update_product(
     responses=error_responses(*ADMIN_ERRORS, NotFound, Conflict),
 )
 async def adjust_stock(
-    product_id: ProductId, data: StockAdjust, session: CallerSessionDep, _: AdminUser
+    product_id: ProductId,
+    data: StockAdjust,
+    database: DatabaseDep,
+    cache: CatalogCacheDep,
+    _: AdminUser,
 ) -> Product:
-    return await inventory.adjust_stock(session, product_id, data.delta)
+    return await inventory.adjust(database, cache, product_id, data.delta)
