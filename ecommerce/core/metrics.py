@@ -339,15 +339,8 @@ GATEWAY_OPERATIONS = ("charge", "lookup", "refund")
 # Label values of the job metrics (services/jobs.JobKind, webhook_client.AttemptOutcome,
 # models EmailKind, mailer.SendOutcome; a unit test keeps them equal).
 JOB_KINDS = ("webhook.deliver", "email.send")
-WEBHOOK_OUTCOMES = (
-    "succeeded",
-    "retryable_status",
-    "rejected",
-    "gone",
-    "timeout",
-    "connection_error",
-    "blocked",
-)
+WEBHOOK_OUTCOMES: tuple[str, ...] = ("succeeded", "retryable_status", "rejected", "gone")
+WEBHOOK_OUTCOMES += ("timeout", "connection_error", "blocked")
 EMAIL_KINDS = ("order_confirmation", "shipping_notice", "password_reset")
 EMAIL_OUTCOMES = ("sent", "logged", "temporary_error", "permanent_error")
 GATEWAY_OUTCOMES = ("success", "declined", "error", "unavailable", "timeout", "cancelled")

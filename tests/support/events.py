@@ -68,7 +68,7 @@ async def deliveries(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.05
+    check: Callable[[], Awaitable[bool]], timeout: float = 60.0, interval: float = 0.05
 ) -> None:
     """Wait until ``check()`` holds (a state reached asynchronously by the consumer)."""
     async with asyncio.timeout(timeout):

@@ -48,7 +48,7 @@ class Receiver:
             self.arrived.notify_all()
         return web.Response(status=status, text="ok" if status < 300 else "no")
 
-    async def wait_for(self, count: int, timeout: float = 20.0) -> list[Received]:
+    async def wait_for(self, count: int, timeout: float = 60.0) -> list[Received]:
         """Until ``count`` requests arrived (each recorded once it was answered)."""
         async with self.arrived:
             await asyncio.wait_for(

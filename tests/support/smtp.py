@@ -34,7 +34,7 @@ class MailServer:
             self.arrived.notify_all()
         return "250 OK"
 
-    async def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
+    async def wait_for(self, count: int, timeout: float = 60.0) -> list[EmailMessage]:
         async with self.arrived:
             await asyncio.wait_for(
                 self.arrived.wait_for(lambda: len(self.messages) >= count), timeout
