@@ -1,4 +1,4 @@
-"""The ``ecommerce`` command: serve, migrate, create-admin, seed, fake-gateway."""
+"""The ``ecommerce`` command: serve, worker, migrate, create-admin, seed, fake-gateway."""
 
 from __future__ import annotations
 
@@ -116,6 +116,18 @@ def migrate(_: argparse.Namespace) -> int:
     settings = prepare_environment()
     configure_logging(json=settings.json_logs, level=settings.log_level)
     run_migrations()
+    return 0
+
+
+def worker(_: argparse.Namespace) -> int:
+    """Consume the job queue (webhooks, e-mails) until SIGTERM or SIGINT."""
+    from ecommerce.worker import run_worker
+
+    settings = prepare_environment()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    run_migrations()
+    assert settings.database_url is not None, "prepare_environment() sets the URL"
+    asyncio.run(run_worker(settings, settings.database_url))
     return 0
 
 
@@ -276,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=migrate)
 
     fake = urlsplit(FAKE_GATEWAY_URL)
+    p = sub.add_parser("worker", help="consume the job queue: webhooks and e-mails")
+    p.set_defaults(handler=worker)
+
     p = sub.add_parser("fake-gateway", help="serve the bundled fake card gateway")
     p.add_argument("--host", default=fake.hostname, help=f"default {fake.hostname}")
     p.add_argument("--port", type=int, default=fake.port, help=f"default {fake.port}")

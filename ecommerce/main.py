@@ -30,6 +30,7 @@ from ecommerce.api.endpoints import (
     products,
     shipping_zones,
     users,
+    webhooks,
 )
 from ecommerce.api.errors import install_error_handlers
 from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -48,6 +49,7 @@ from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
 from ecommerce.services.cart_expiry import run_cart_sweeper
 from ecommerce.services.catalog_cache import CHANNEL, CatalogCache
+from ecommerce.services.consumer import consuming
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -66,6 +68,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin.router,
     shipping_zones.router,
     pricing_admin.router,
+    webhooks.router,
     metrics.router,
 )
 
@@ -192,6 +195,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # that does not answer in time only delays it.
             await asyncio.wait({bootstrap}, timeout=FIRST_ADMIN_WAIT_SECONDS)
             cache = await stack.enter_async_context(catalog_listener(active, database))
+            consumer = None
+            if active.worker_in_process:
+                # Entered after the pool: on the way out it stops (letting its running
+                # jobs finish) and closes the webhook session before the pool closes.
+                consumer = await stack.enter_async_context(consuming(active, database, url))
             resources = Resources(
                 settings=active,
                 database=database,
@@ -199,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 reconciler=Reconciler(database, gateway, active),
                 export_slots=ExportSlots(active.export_max_concurrent),
                 catalog_cache=cache,
+                consumer=consumer,
             )
             if active.reconciler_enabled:
                 await stack.enter_async_context(

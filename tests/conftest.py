@@ -115,6 +115,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Concurrency tests place dozens of orders at once for one customer; the cap on
         # pending orders per user has tests of its own.
         "max_pending_orders": 1000,
+        # The job consumer is opt-in (worker_in_process=True), like the other fixtures:
+        # an app test that sends no webhook or e-mail need not start one.
+        "worker_in_process": False,
         **overrides,
     }
     return Settings(_env_file=None, **values)

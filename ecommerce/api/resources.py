@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ecommerce.core.config import Settings
 from ecommerce.core.database import Database
 from ecommerce.services.catalog_cache import CatalogCache
+from ecommerce.services.consumer import Consumer
 from ecommerce.services.order_export import ExportSlots
 from ecommerce.services.payment import PaymentGateway
 from ecommerce.services.reconciler import Reconciler
@@ -27,3 +28,6 @@ class Resources:
     reconciler: Reconciler
     export_slots: ExportSlots
     catalog_cache: CatalogCache  # public product reads; kept fresh by catalog_listener
+    # The job consumer of this worker (with its webhook HTTP session and mailer); None
+    # when ECOMMERCE_WORKER_IN_PROCESS is off and `ecommerce worker` processes do it.
+    consumer: Consumer | None = None

@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import pycountry
 from pydantic import (
@@ -108,6 +109,26 @@ class Settings(BaseSettings):
     # Seconds between sweeps deleting expired carts (every worker sweeps; SKIP LOCKED).
     cart_sweep_interval: Annotated[float, Field(gt=0, le=86400)] = 600.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # The job queue (events, webhooks, e-mail): web workers consume it too unless off.
+    worker_in_process: bool = True
+    worker_concurrency: Annotated[int, Field(ge=2, le=1000)] = 8
+    # None: allowed in development, refused in production.
+    webhook_allow_private: bool | None = None
+    webhook_retry_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    webhook_max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
+    webhook_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    smtp_url: str | None = None  # unset: e-mails are written to the log
+    smtp_timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
+    mail_from: EmailStr = "shop@example.com"
+    shop_name: Annotated[str, Field(min_length=1, max_length=100)] = "ecommerce"
+    mail_max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
+    mail_retry_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    password_reset_ttl: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 3600
+    # The storefront page that takes the token: the e-mail links to it with ?token=...
+    password_reset_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000/reset-password")
+    password_reset_max_requests: Annotated[int, Field(ge=1, le=1000)] = 5
+    password_reset_window_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = 3600
     log_json: bool | None = None  # None: JSON in production, readable in development
 
     # --- Limits and abuse (counters in PostgreSQL: they hold across workers and hosts) ---
@@ -170,6 +191,20 @@ class Settings(BaseSettings):
             raise ValueError("must name a host")
         return "postgresql+asyncpg://" + rest
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+            raise ValueError("must be smtp://host:port or smtps://host:port")
+        try:
+            parsed.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("the port must be a number") from None
+        return value
+
     @field_validator("store_country")
     @classmethod
     def _iso_country(cls, value: str) -> str:
@@ -213,6 +248,12 @@ class Settings(BaseSettings):
         return str(self.payment_gateway_url).rstrip("/")
 
     @property
+    def webhooks_may_reach_private(self) -> bool:
+        if self.webhook_allow_private is None:
+            return not self.is_production
+        return self.webhook_allow_private
+
+    @property
     def cart_ttl(self) -> timedelta:
         return timedelta(hours=self.cart_ttl_hours)
 
@@ -251,7 +292,9 @@ def _one_line(error: ValidationError) -> str:
         name = ENV_PREFIX + str(loc[0]).upper()
         value = first.get("input")
         shown = (
-            "" if "secret" in name.lower() or "password" in name.lower() else f" (got {value!r})"
+            ""
+            if "secret" in name.lower() or "password" in name.lower() or "SMTP_URL" in name
+            else f" (got {value!r})"
         )
         return f"{name}: {message}{shown}"
     # Model-level validators already name their variable.

@@ -132,6 +132,38 @@ WORKER_EXITS = Counter(
     "timeout or stopped); the master replaces each while it runs.",
 )
 
+JOBS_QUEUED = Counter(
+    "jobs_queued",  # exported as jobs_queued_total
+    "Jobs put on the durable queue by committed transactions, by kind.",
+    ["kind"],
+)
+JOBS_PROCESSED = Counter(
+    "jobs_processed",
+    "Jobs a consumer ran to the end (their work done, or rescheduled by design), by kind.",
+    ["kind"],
+)
+JOBS_FAILED = Counter(
+    "jobs_failed",
+    "Jobs whose handler raised (the row they work on stays pending for the sweeper), by kind.",
+    ["kind"],
+)
+JOBS_OLDEST_PENDING_AGE = Gauge(
+    "jobs_oldest_pending_age_seconds",
+    "Age of the oldest due job no consumer has taken yet (0: none waiting).",
+    multiprocess_mode="livemax",
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "webhook_delivery_attempts",
+    "Webhook delivery attempts by outcome (succeeded, retryable_status, rejected, gone, "
+    "timeout, connection_error, blocked).",
+    ["outcome"],
+)
+EMAIL_ATTEMPTS = Counter(
+    "email_send_attempts",
+    "E-mail sending attempts by kind and outcome (sent, logged, error).",
+    ["kind", "outcome"],
+)
+
 # Every metric family this service exports, for docs, dashboards and their tests.
 METRIC_FAMILIES = (
     HTTP_REQUESTS,
@@ -145,6 +177,12 @@ METRIC_FAMILIES = (
     ORPHAN_CHARGES,
     UNSETTLED_AGE,
     WORKER_EXITS,
+    JOBS_QUEUED,
+    JOBS_PROCESSED,
+    JOBS_FAILED,
+    JOBS_OLDEST_PENDING_AGE,
+    WEBHOOK_ATTEMPTS,
+    EMAIL_ATTEMPTS,
 )
 
 
@@ -214,6 +252,26 @@ def record_pool_status(status: Mapping[str, int], capacity: int | None = None) -
         DB_POOL_MAX_CONNECTIONS.set(capacity)
 
 
+def jobs_queued(kind: str, count: int = 1) -> None:
+    JOBS_QUEUED.labels(kind).inc(count)
+
+
+def job_finished(kind: str, *, failed: bool) -> None:
+    (JOBS_FAILED if failed else JOBS_PROCESSED).labels(kind).inc()
+
+
+def record_oldest_pending_age(seconds: float) -> None:
+    JOBS_OLDEST_PENDING_AGE.set(max(seconds, 0.0))
+
+
+def webhook_attempt(outcome: str) -> None:
+    WEBHOOK_ATTEMPTS.labels(outcome).inc()
+
+
+def email_attempt(kind: str, outcome: str) -> None:
+    EMAIL_ATTEMPTS.labels(kind, outcome).inc()
+
+
 def record_worker_exit(pid: int) -> None:
     """In the gunicorn master, when a worker is gone: fold its files away, count it."""
     if _DIRECTORY:
@@ -267,9 +325,24 @@ def initialise_series(routes: Iterable[tuple[str, str]]) -> None:
         UNSETTLED_AGE.labels(state).set(0)
     for state in ("checked_out", "idle", "overflow"):
         DB_POOL_CONNECTIONS.labels(state)
+    for kind in JOB_KINDS:
+        for counter in (JOBS_QUEUED, JOBS_PROCESSED, JOBS_FAILED):
+            counter.labels(kind)
+    for outcome in WEBHOOK_OUTCOMES:
+        WEBHOOK_ATTEMPTS.labels(outcome)
+    for email_kind in EMAIL_KINDS:
+        for outcome in EMAIL_OUTCOMES:
+            EMAIL_ATTEMPTS.labels(email_kind, outcome)
 
 
 GATEWAY_OPERATIONS = ("charge", "lookup", "refund")
+# Label values of the job metrics (services/jobs.JobKind, webhook_client.AttemptOutcome,
+# models EmailKind, mailer.SendOutcome; a unit test keeps them equal).
+JOB_KINDS = ("webhook.deliver", "email.send")
+WEBHOOK_OUTCOMES: tuple[str, ...] = ("succeeded", "retryable_status", "rejected", "gone")
+WEBHOOK_OUTCOMES += ("timeout", "connection_error", "blocked")
+EMAIL_KINDS = ("order_confirmation", "shipping_notice", "password_reset")
+EMAIL_OUTCOMES = ("sent", "logged", "temporary_error", "permanent_error")
 GATEWAY_OUTCOMES = ("success", "declined", "error", "unavailable", "timeout", "cancelled")
 
 

@@ -88,3 +88,23 @@ class PasswordChange(BaseModel):
 
     current_password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
     new_password: Password
+
+
+class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]}
+    )
+
+    email: Email
+
+
+class PasswordResetConfirm(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"token": "the token from the e-mail", "password": "a new passphrase"}]
+        },
+    )
+
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Password

@@ -32,12 +32,13 @@ from ecommerce.core.errors import (
     ServiceUnavailable,
     TooManyRequests,
 )
-from ecommerce.models import Order, OrderStatus
+from ecommerce.models import EventType, Order, OrderStatus
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.schemas.order import OrderCreate
 from ecommerce.services import (
     catalog,
+    events,
     limits,
     order_pricing,
     order_snapshot,
@@ -199,6 +200,7 @@ async def place_order(
     async with database.transaction() as session:
         order = await create(session)
         await _within_limits(session, settings, order)
+        await events.record_order_event(session, order, EventType.ORDER_CREATED)
         if on_created is not None:
             await on_created(session, order.id)
     order_id = order.id

@@ -26,11 +26,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ecommerce.models import OrderStatus
+from ecommerce.models import EventType, OrderStatus
 from ecommerce.models.order import PaymentStatus
 from ecommerce.repositories import discount as discounts
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
+from ecommerce.services import events
 
 
 class OrderEvent(enum.StrEnum):
@@ -163,13 +164,28 @@ def refund_key(payment_key: uuid.UUID) -> str:
     return f"order-{payment_key}-refund"
 
 
+# The event each status change publishes (webhooks, e-mails), in the move's transaction.
+PUBLISHED: Mapping[OrderEvent, EventType] = MappingProxyType(
+    {
+        OrderEvent.CHARGE_SUCCEEDED: EventType.ORDER_PAID,
+        OrderEvent.CHARGE_DECLINED: EventType.ORDER_PAYMENT_FAILED,
+        OrderEvent.CHARGE_NOT_FOUND: EventType.ORDER_PAYMENT_FAILED,
+        OrderEvent.CHARGE_INVALID: EventType.ORDER_PAYMENT_FAILED,
+        OrderEvent.REFUND_COMPLETED: EventType.ORDER_CANCELLED,
+        OrderEvent.SHIPPED: EventType.ORDER_SHIPPED,
+    }
+)
+
+
 async def _move(session: AsyncSession, order_id: int, event: OrderEvent, **values: Any) -> bool:
     """Apply ``event`` to the order if it is still where the table says; whether it moved.
 
-    Every move of every order goes through here.
+    Every move of every order goes through here, so this is where a status change
+    records its event (and the webhook deliveries and e-mails it causes) in the same
+    transaction: committed with the move, or not at all.
     """
     transition = TRANSITIONS[event]
-    return await orders.transition(
+    moved = await orders.transition(
         session,
         order_id,
         from_status=transition.from_status,
@@ -178,6 +194,12 @@ async def _move(session: AsyncSession, order_id: int, event: OrderEvent, **value
         to_payment=transition.to_payment,
         **values,
     )
+    published = PUBLISHED.get(event)
+    if moved and published is not None:
+        order = await orders.get(session, order_id)  # as it is after the change
+        assert order is not None
+        await events.record_order_event(session, order, published)
+    return moved
 
 
 async def _release_holds(session: AsyncSession, order_id: int) -> None:

@@ -353,3 +353,26 @@ def test_promql_reader_finds_metrics_not_functions_or_labels() -> None:
         " / on (instance) group_left y_total > bool 1"
     )
     assert promql_metric_names(expression) == {"x_bucket", "y_total"}
+
+
+def test_compose_has_a_job_worker_and_a_demo_mail_catcher(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    app_env = services["app"]["environment"]
+    assert app_env["ECOMMERCE_SMTP_URL"].startswith("${ECOMMERCE_SMTP_URL:?")
+    worker = services["worker"]
+    assert worker["command"] == ["worker"]
+    assert worker["depends_on"]["db"]["condition"] == "service_healthy"
+    # The same configuration as the web workers (YAML merge), less the gunicorn metrics.
+    worker_env = worker["environment"]
+    assert worker_env["ECOMMERCE_DATABASE_URL"] == app_env["ECOMMERCE_DATABASE_URL"]
+    assert worker_env["ECOMMERCE_SMTP_URL"] == app_env["ECOMMERCE_SMTP_URL"]
+    known = {"ECOMMERCE_" + name.upper() for name in Settings.model_fields}
+    assert not set(worker_env) - known - GUNICORN_VARIABLES - OTHER_VARIABLES
+    mailpit = services["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit:")
+    assert mailpit["profiles"] == ["demo"]
+    assert "127.0.0.1:8025:8025" in mailpit["ports"]
+    demo = load_yaml(ROOT / "docker-compose.demo.yml")["services"]
+    for name in ("app", "worker"):
+        assert demo[name]["environment"]["ECOMMERCE_SMTP_URL"] == "smtp://mailpit:1025"
+        assert demo[name]["environment"]["ECOMMERCE_ENVIRONMENT"] == "development"

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ecommerce.api.dependencies import DatabaseDep, SettingsDep
 from ecommerce.api.errors import error_responses
 from ecommerce.api.limits import ClientLimited
-from ecommerce.core.errors import Conflict, NotAuthenticated, Overloaded, TooManyRequests
+from ecommerce.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    Overloaded,
+    TooManyRequests,
+)
 from ecommerce.core.security import create_access_token
 from ecommerce.models import User
-from ecommerce.schemas.user import Token, UserCreate, UserRead
-from ecommerce.services import credentials
+from ecommerce.schemas.user import (
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    Token,
+    UserCreate,
+    UserRead,
+)
+from ecommerce.services import credentials, password_reset
 from ecommerce.services import user as user_service
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -55,3 +67,35 @@ async def create_token(
     user = await credentials.sign_in(database, settings, form.username, form.password)
     token, expires_in = create_access_token(user.id, settings, user.token_version)
     return Token(access_token=token, expires_in=expires_in)
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    summary="Ask for a password-reset e-mail",
+    description="Always 202, whether the e-mail belongs to an account or not. An account "
+    "gets an e-mail with a link holding `token=...`: a single-use token valid "
+    "`ECOMMERCE_PASSWORD_RESET_TTL` seconds. At most `ECOMMERCE_PASSWORD_RESET_MAX_REQUESTS` "
+    "e-mails per address and window are sent; further requests change nothing.",
+    responses={202: {"description": "Accepted (nothing is revealed)."}},
+)
+async def request_password_reset(
+    data: PasswordResetRequest, database: DatabaseDep, settings: SettingsDep
+) -> Response:
+    await password_reset.request_reset(database, settings, data.email)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Set a new password with a reset token",
+    description="Uses the token once and sets the password; every access token issued "
+    "before is refused from then on (401). An unknown, used or expired token is 422.",
+    responses=error_responses(InvalidInput, Overloaded),
+)
+async def confirm_password_reset(data: PasswordResetConfirm, database: DatabaseDep) -> Response:
+    await password_reset.confirm_reset(database, data.token, data.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

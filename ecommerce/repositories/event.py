@@ -1,0 +1,240 @@
+"""SQL for events, webhook endpoints and their deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ecommerce.core.paging import PageRequest
+from ecommerce.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
+from ecommerce.repositories.pagination import paginate
+
+
+async def add_event(
+    session: AsyncSession, *, event_id: str, type: str, order_id: int | None, payload: Any
+) -> Event:
+    event = Event(id=event_id, type=type, order_id=order_id, payload=payload)
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def subscribed_endpoints(session: AsyncSession, event_type: str) -> Sequence[int]:
+    """Ids of the active endpoints that take ``event_type``."""
+    statement = select(WebhookEndpoint.id).where(
+        WebhookEndpoint.is_active, WebhookEndpoint.events.any_() == event_type
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def add_deliveries(
+    session: AsyncSession, event: Event, endpoint_ids: Sequence[int]
+) -> list[WebhookDelivery]:
+    deliveries = [
+        WebhookDelivery(
+            endpoint_id=endpoint_id,
+            event_id=event.id,
+            event_seq=event.seq,
+            order_id=event.order_id,
+            type=event.type,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=func.now(),
+        )
+        for endpoint_id in endpoint_ids
+    ]
+    session.add_all(deliveries)
+    await session.flush()
+    return deliveries
+
+
+async def add_endpoint(
+    session: AsyncSession, *, url: str, events: list[str], secret: str
+) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint(url=url, events=events, secret=secret, is_active=True)
+    session.add(endpoint)
+    await session.flush()
+    await session.refresh(endpoint)
+    return endpoint
+
+
+async def get_endpoint(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint | None:
+    return await session.get(WebhookEndpoint, endpoint_id)
+
+
+async def page_endpoints(
+    session: AsyncSession, page: PageRequest
+) -> tuple[list[WebhookEndpoint], str | None]:
+    return await paginate(session, select(WebhookEndpoint), page)
+
+
+async def delete_endpoint(session: AsyncSession, endpoint_id: int) -> bool:
+    result = await session.execute(
+        delete(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .returning(WebhookEndpoint.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def deactivate_endpoint(session: AsyncSession, endpoint_id: int) -> None:
+    await session.execute(
+        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).values(is_active=False)
+    )
+
+
+async def page_deliveries(
+    session: AsyncSession, endpoint_id: int, page: PageRequest
+) -> tuple[list[WebhookDelivery], str | None]:
+    statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+    return await paginate(session, statement, page)
+
+
+async def get_delivery(session: AsyncSession, delivery_id: int) -> WebhookDelivery | None:
+    return await session.get(WebhookDelivery, delivery_id)
+
+
+async def lock_order_stream(session: AsyncSession, endpoint_id: int, order_id: int | None) -> None:
+    """Serialize, until commit, everything that decides which delivery of one order
+    goes next to one endpoint (claiming one, finishing one, waking the next)."""
+    key = f"webhook:{endpoint_id}:{order_id if order_id is not None else '-'}"
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+    )
+
+
+async def earlier_pending_exists(session: AsyncSession, delivery: WebhookDelivery) -> bool:
+    """Is an earlier event of the same order still on its way to the same endpoint?"""
+    if delivery.order_id is None:
+        return False
+    statement = select(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.endpoint_id == delivery.endpoint_id,
+            WebhookDelivery.order_id == delivery.order_id,
+            WebhookDelivery.event_seq < delivery.event_seq,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+        )
+        .exists()
+    )
+    return bool((await session.execute(statement)).scalar_one())
+
+
+async def next_pending_of_order(
+    session: AsyncSession, delivery: WebhookDelivery
+) -> WebhookDelivery | None:
+    """The earliest delivery still pending after ``delivery`` in its order's stream."""
+    if delivery.order_id is None:
+        return None
+    statement = (
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == delivery.endpoint_id,
+            WebhookDelivery.order_id == delivery.order_id,
+            WebhookDelivery.event_seq > delivery.event_seq,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+        )
+        .order_by(WebhookDelivery.event_seq)
+        .limit(1)
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def claim_delivery(
+    session: AsyncSession, delivery_id: int, lease: timedelta
+) -> WebhookDelivery | None:
+    """Take a pending delivery no other consumer holds, for ``lease``; ``None`` if not."""
+    statement = (
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < func.now()),
+            # A job that runs early (a wake-up racing a scheduled retry) leaves it be.
+            or_(
+                WebhookDelivery.next_attempt_at.is_(None),
+                WebhookDelivery.next_attempt_at <= func.now(),
+            ),
+        )
+        .values(locked_until=func.now() + lease)
+        .returning(WebhookDelivery)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def record_attempt(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    status: DeliveryStatus,
+    status_code: int | None,
+    error: str | None,
+    delay: timedelta | None,
+) -> WebhookDelivery | None:
+    """Count one attempt; ``delay`` (pending only) is measured from the database's now,
+    like the retry job's own ``execute_after``."""
+    statement = (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id)
+        .values(
+            attempts=WebhookDelivery.attempts + 1,
+            status=status,
+            last_status_code=status_code,
+            last_error=error[:500] if error else None,
+            next_attempt_at=func.now() + delay if delay is not None else None,
+            locked_until=None,
+        )
+        .returning(WebhookDelivery)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def fail_without_attempt(session: AsyncSession, delivery_id: int, reason: str) -> None:
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id)
+        .values(
+            status=DeliveryStatus.FAILED, last_error=reason, next_attempt_at=None, locked_until=None
+        )
+    )
+
+
+async def reopen_delivery(
+    session: AsyncSession, delivery_id: int, extra_attempts: int
+) -> WebhookDelivery | None:
+    """A manual retry: pending again, due now, with ``extra_attempts`` more to go."""
+    statement = (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id)
+        .values(
+            status=DeliveryStatus.PENDING,
+            attempt_limit=WebhookDelivery.attempts + extra_attempts,
+            next_attempt_at=func.now(),
+        )
+        .returning(WebhookDelivery)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def overdue_pending(
+    session: AsyncSession, older_than: timedelta, limit: int
+) -> Sequence[WebhookDelivery]:
+    """Pending deliveries due for a while that no consumer holds: their job was lost."""
+    statement = (
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at < func.now() - older_than,
+            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < func.now()),
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+    )
+    return (await session.scalars(statement)).all()
