@@ -24,14 +24,6 @@ async def upsert(session: AsyncSession, country: str, rate_bps: int, name: str |
     return (await session.scalars(statement)).one()
 
 
-async def rate_bps(session: AsyncSession, country: str) -> int | None:
-    """The country's rate, ``None`` when it has none."""
-    value: int | None = await session.scalar(
-        select(TaxRate.rate_bps).where(TaxRate.country == country)
-    )
-    return value
-
-
 def list_statement() -> Select[TaxRate]:
     return select(TaxRate)
 

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
 from ecommerce.models import Order, ShippingMethod
-from ecommerce.services import discounts, tax
+from ecommerce.repositories import pricing_inputs
+from ecommerce.services import discounts
 from ecommerce.services.discounts import DiscountNotApplicable
 from ecommerce.services.pricing import (
     DiscountRule,
@@ -61,7 +62,39 @@ async def adjustments_for(
     email: str | None = None,
     at_checkout: bool = False,
 ) -> Adjustments:
-    """The tax rate of ``country`` (None: the store's) and the code's discount, if it applies.
+    """The tax rate of ``country`` (None: the store's) and the code's discount, if it
+    applies (see ``shipping_and_adjustments``)."""
+    _, adjustments = await shipping_and_adjustments(
+        session,
+        settings,
+        method_id=None,
+        ship_country=None,
+        country=country,
+        discount_code=discount_code,
+        user_id=user_id,
+        subtotal=subtotal,
+        email=email,
+        at_checkout=at_checkout,
+    )
+    return adjustments
+
+
+async def shipping_and_adjustments(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    method_id: int | None,
+    ship_country: str | None,
+    country: str | None,
+    discount_code: str | None,
+    user_id: int | None,
+    subtotal: int,
+    email: str | None = None,
+    at_checkout: bool = False,
+) -> tuple[ShippingMethod | None, Adjustments]:
+    """The chosen method if it still ships to ``ship_country``, and the adjustments: the
+    tax rate of ``country`` (None: the store's) and the code's discount, if it applies.
+    One round trip reads all three (repositories/pricing_inputs.py).
 
     ``user_id``: the signed-in buyer, whose uses of the code count (else the guest's
     ``email``); the same buyer the checkout takes the use for.
@@ -70,13 +103,20 @@ async def adjustments_for(
     simply not applied: the cart keeps it and shows no discount. At checkout it is refused
     with the reason (422; used up: 409), so nothing is reserved or charged.
     """
-    rate = await tax.rate_for(session, country or settings.store_country)
+    inputs = await pricing_inputs.load(
+        session,
+        method_id=method_id,
+        ship_country=ship_country,
+        tax_country=country or settings.store_country,
+        code=discount_code,
+    )
+    rate = inputs.tax_rate_bps or 0
     if discount_code is None:
-        return Adjustments(tax_rate_bps=rate)
+        return inputs.method, Adjustments(tax_rate_bps=rate)
     try:
-        discount = await discounts.find_applicable(
+        discount = await discounts.applicable(
             session,
-            discount_code,
+            inputs.discount,
             subtotal=subtotal,
             now=datetime.now(UTC),
             user_id=user_id,
@@ -86,8 +126,8 @@ async def adjustments_for(
     except DiscountNotApplicable:
         if at_checkout:
             raise
-        return Adjustments(tax_rate_bps=rate)
-    return Adjustments(
+        return inputs.method, Adjustments(tax_rate_bps=rate)
+    return inputs.method, Adjustments(
         discount=discounts.rule_of(discount),
         discount_code=discount.code,
         tax_rate_bps=rate,

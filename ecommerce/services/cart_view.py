@@ -15,9 +15,9 @@ from ecommerce.schemas.cart import CartLineRead, CartRead, ShippingOption
 from ecommerce.services import shipping
 from ecommerce.services.cart_pricing import (
     Adjustments,
-    adjustments_for,
     destination_country,
     price,
+    shipping_and_adjustments,
     shipping_price,
 )
 from ecommerce.services.pricing import PriceLine, Totals, subtotal
@@ -82,11 +82,12 @@ async def price_cart(
     """
     cart = row.cart
     country = None if cart.shipping_address is None else str(cart.shipping_address["country"])
-    method = await shipping.method_for(session, cart.shipping_method_id, country)
     prices = [PriceLine(product.price, line.quantity) for line, product in lines]
-    adjustments = await adjustments_for(
+    method, adjustments = await shipping_and_adjustments(
         session,
         settings,
+        method_id=cart.shipping_method_id,
+        ship_country=country,
         country=destination_country(cart.shipping_address, cart.billing_address),
         discount_code=cart.discount_code,
         user_id=buyer_id,

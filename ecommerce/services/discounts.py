@@ -199,11 +199,33 @@ async def find_applicable(
     email: str | None = None,
     at_checkout: bool = False,
 ) -> Discount:
-    """The discount ``code`` names, if it applies (see ``check_applicable``); else 422.
+    """The discount ``code`` names, if it applies (see ``applicable``); else 422."""
+    discount = await discount_repo.find_by_code(session, code)
+    return await applicable(
+        session,
+        discount,
+        subtotal=subtotal,
+        now=now,
+        user_id=user_id,
+        email=email,
+        at_checkout=at_checkout,
+    )
+
+
+async def applicable(
+    session: AsyncSession,
+    discount: Discount | None,
+    *,
+    subtotal: int,
+    now: datetime,
+    user_id: int | None = None,
+    email: str | None = None,
+    at_checkout: bool = False,
+) -> Discount:
+    """``discount`` (already read by its code) if it applies (``check_applicable``).
 
     ``user_id``: the signed-in buyer (their uses count), else ``email``: the guest's.
     """
-    discount = await discount_repo.find_by_code(session, code)
     customer = customer_key(user_id, email)
     uses = None
     # At checkout ``take_use`` counts the customer's uses under the code's row lock (and

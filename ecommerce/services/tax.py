@@ -22,11 +22,6 @@ def country_code(raw: str) -> str:
         raise InvalidInput(f"country: {error}") from None
 
 
-async def rate_for(session: AsyncSession, country: str) -> int:
-    """The country's rate in basis points; a country without a rate has no tax (0)."""
-    return await tax_rate_repo.rate_bps(session, country) or 0
-
-
 async def set_rate(session: AsyncSession, country: str, data: TaxRateSet) -> TaxRate:
     return await tax_rate_repo.upsert(session, country_code(country), data.rate_bps, data.name)
 
