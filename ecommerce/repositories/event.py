@@ -3,53 +3,152 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    any_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from ecommerce.core.paging import PageRequest
-from ecommerce.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
+from ecommerce.models import (
+    DeliveryStatus,
+    EmailMessage,
+    EmailStatus,
+    Event,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from ecommerce.repositories.pagination import paginate
 
 
-async def add_event(
-    session: AsyncSession, *, event_id: str, type: str, order_id: int | None, payload: Any
-) -> Event:
-    event = Event(id=event_id, type=type, order_id=order_id, payload=payload)
-    session.add(event)
-    await session.flush()
-    return event
+@dataclass(frozen=True)
+class OrderEmail:
+    """The e-mail an event sends to the order's customer: to ``to_address``, else to the
+    account of ``user_id``; its context is the event's order and the account's name."""
+
+    message_id: str
+    kind: str
+    to_address: str | None
+    user_id: int | None
 
 
-async def subscribed_endpoints(session: AsyncSession, event_type: str) -> Sequence[int]:
-    """Ids of the active endpoints that take ``event_type``."""
-    statement = select(WebhookEndpoint.id).where(
-        WebhookEndpoint.is_active, WebhookEndpoint.events.any_() == event_type
+@dataclass(frozen=True)
+class Recorded:
+    delivery_ids: list[int]
+    email_id: int | None  # None: no e-mail, or nobody to send it to
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    event_id: str,
+    type: str,
+    order_id: int | None,
+    payload: dict[str, Any],
+    email: OrderEmail | None,
+) -> Recorded:
+    """Insert the event, a pending delivery for every active endpoint that takes its type
+    and the e-mail it sends, in one statement (data-modifying CTEs)."""
+    event = (
+        insert(Event)
+        .values(id=event_id, type=type, order_id=order_id, payload=payload)
+        .returning(Event.id, Event.seq, Event.order_id, Event.type, Event.payload)
+        .cte("new_event")
     )
-    return (await session.scalars(statement)).all()
-
-
-async def add_deliveries(
-    session: AsyncSession, event: Event, endpoint_ids: Sequence[int]
-) -> list[WebhookDelivery]:
-    deliveries = [
-        WebhookDelivery(
-            endpoint_id=endpoint_id,
-            event_id=event.id,
-            event_seq=event.seq,
-            order_id=event.order_id,
-            type=event.type,
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            next_attempt_at=func.now(),
+    deliveries = (
+        insert(WebhookDelivery)
+        .from_select(
+            [
+                "endpoint_id",
+                "event_id",
+                "event_seq",
+                "order_id",
+                "type",
+                "status",
+                "attempts",
+                "next_attempt_at",
+            ],
+            select(
+                WebhookEndpoint.id,
+                event.c.id,
+                event.c.seq,
+                event.c.order_id,
+                event.c.type,
+                literal(DeliveryStatus.PENDING.value),
+                literal(0),
+                func.now(),
+            ).join_from(
+                event,
+                WebhookEndpoint,
+                and_(WebhookEndpoint.is_active, event.c.type == any_(WebhookEndpoint.events)),
+            ),
         )
-        for endpoint_id in endpoint_ids
-    ]
-    session.add_all(deliveries)
-    await session.flush()
-    return deliveries
+        .returning(WebhookDelivery.id)
+        .cte("new_deliveries")
+    )
+    columns = [select(func.array_agg(deliveries.c.id)).scalar_subquery()]
+    if email is not None:
+        columns.append(select(_email_insert(event, email).c.id).scalar_subquery())
+    row = (await session.execute(select(*columns))).one()
+    return Recorded(list(row[0] or []), row[1] if email is not None else None)
+
+
+def _email_insert(event: Any, email: OrderEmail) -> Any:
+    account = aliased(User)
+    to_address = func.coalesce(literal(email.to_address, String()), account.email)
+    rows = (
+        select(
+            literal(email.message_id),
+            literal(email.kind),
+            to_address,
+            func.jsonb_build_object(
+                "order", cast(event.c.payload["data"], JSONB), "full_name", account.full_name
+            ),
+            event.c.order_id,
+            literal(EmailStatus.PENDING.value),
+            literal(0),
+            func.now(),
+        )
+        .select_from(event)
+        .outerjoin(account, account.id == literal(email.user_id, BigInteger()))
+        .where(to_address.is_not(None))
+    )
+    return (
+        insert(EmailMessage)
+        .from_select(
+            [
+                "message_id",
+                "kind",
+                "to_address",
+                "context",
+                "order_id",
+                "status",
+                "attempts",
+                "next_attempt_at",
+            ],
+            rows,
+        )
+        .returning(EmailMessage.id)
+        .cte("new_email")
+    )
 
 
 async def add_endpoint(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
 from ecommerce.core.paging import PageRequest
 from ecommerce.models import Order, OrderLine, OrderStatus
@@ -100,15 +100,19 @@ async def transition(
     to_status: OrderStatus,
     to_payment: str,
     clock: bool = False,
+    with_items: bool = False,
     **values: Any,
-) -> bool:
-    """Move an order only if it is still where we think it is (compare-and-set).
+) -> Order | None:
+    """Move an order only if it is still where we think it is (compare-and-set); the
+    order as after the move, or None when it was not there.
 
     A concurrent checkout, reconciler, cancel or ship that got there first makes this a
-    no-op (False), so nothing is settled twice. ``clock``: stamp ``updated_at`` with the
+    no-op (None), so nothing is settled twice. ``clock``: stamp ``updated_at`` with the
     moment of writing rather than the transaction's start (a grace period counts from it).
+    ``with_items``: the order's lines come with it, joined to the UPDATE in the same
+    statement (what an event about the order needs), not read by a second one.
     """
-    result = await session.execute(
+    moved = (
         update(Order)
         .where(
             Order.id == order_id,
@@ -121,9 +125,19 @@ async def transition(
             updated_at=func.clock_timestamp() if clock else func.now(),
             **values,
         )
-        .returning(Order.id)
+        .returning(*Order.__table__.c)
+        .cte("moved")
     )
-    return result.scalar_one_or_none() is not None
+    order = aliased(Order, moved)
+    statement = select(order)
+    if with_items:
+        statement = (
+            statement.outerjoin(order.items)
+            .options(contains_eager(order.items))
+            .order_by(OrderLine.id)
+        )
+    result = await session.execute(statement.execution_options(populate_existing=True))
+    return result.unique().scalar_one_or_none()
 
 
 async def line_quantities(session: AsyncSession, order_id: int) -> list[tuple[int, int]]:

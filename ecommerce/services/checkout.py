@@ -236,9 +236,10 @@ async def place_order(
 
     async with settling(order_id), database.transaction() as session:
         paid = await order_state.settle_paid(session, order_id, charge_id)
-        settled = await orders.get(session, order_id)
+        # Not moved: someone else settled it meanwhile; what they made of it decides.
+        settled = paid if paid is not None else await orders.get(session, order_id)
     assert settled is not None
-    if not paid and settled.status == OrderStatus.PAYMENT_FAILED and charge_id is not None:
+    if paid is None and settled.status == OrderStatus.PAYMENT_FAILED and charge_id is not None:
         # Only if the gateway recorded the charge after the reconciler's lookup (a gateway
         # slower than our timeout): the order failed, so the money goes back.
         async with settling(order_id), database.transaction() as session:

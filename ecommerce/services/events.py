@@ -11,12 +11,11 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ecommerce.models import EmailKind, Event, EventType, Order
+from ecommerce.models import EmailKind, EventType, Order
 from ecommerce.repositories import event as event_repository
-from ecommerce.repositories import user as user_repository
 from ecommerce.schemas.order import OrderRead
 from ecommerce.services import mail
-from ecommerce.services.jobs import JobKind, enqueue
+from ecommerce.services.jobs import JobKind, enqueue_many
 
 # The e-mail each event sends to the customer, if any.
 _EMAILS = {
@@ -43,7 +42,7 @@ def event_payload(
 
 @dataclass(frozen=True)
 class RecordedEvent:
-    event: Event
+    event_id: str
     deliveries: int
     emails: int
 
@@ -51,43 +50,43 @@ class RecordedEvent:
 async def record_order_event(
     session: AsyncSession, order: Order, event_type: EventType
 ) -> RecordedEvent:
-    """Write the event, its webhook deliveries and e-mails, and their jobs (a step).
+    """Write the event, its webhook deliveries and e-mail, and their jobs (a step).
 
-    Runs inside the caller's transaction, after the change is flushed: committed
-    together, or not at all.
+    Runs inside the caller's transaction, after the change: committed together, or not
+    at all. Two statements whatever the number of endpoints: the rows in one, the jobs
+    in one batch.
     """
     if "items" in inspect(order).unloaded:
         await session.refresh(order, ["items"])
     created_at = datetime.now(UTC)
     event_id = new_event_id()
     payload = event_payload(event_id, event_type, created_at, OrderRead.from_order(order))
-    event = await event_repository.add_event(
-        session, event_id=event_id, type=event_type.value, order_id=order.id, payload=payload
-    )
-    endpoint_ids = await event_repository.subscribed_endpoints(session, event_type.value)
-    deliveries = await event_repository.add_deliveries(session, event, endpoint_ids)
-    for delivery in deliveries:
-        await enqueue(session, JobKind.WEBHOOK_DELIVERY, delivery.id)
-    emails = 0
     kind = _EMAILS.get(event_type)
-    if kind is not None:
-        # The order's own e-mail (a guest's, or the one given at checkout), else the account's.
-        user = (
-            None
-            if order.user_id is None
-            else await user_repository.get_by_id(session, order.user_id)
+    # The order's own e-mail (a guest's, or the one given at checkout), else the account's.
+    email = (
+        None
+        if kind is None
+        else event_repository.OrderEmail(
+            message_id=mail.new_message_id(kind),
+            kind=kind.value,
+            to_address=order.email,
+            user_id=order.user_id,
         )
-        to_address = order.email or (user.email if user is not None else None)
-        if to_address is not None:
-            await mail.queue_email(
-                session,
-                kind=kind,
-                to_address=to_address,
-                context={
-                    "order": payload["data"],
-                    "full_name": user.full_name if user is not None else None,
-                },
-                order_id=order.id,
-            )
-            emails = 1
-    return RecordedEvent(event=event, deliveries=len(deliveries), emails=emails)
+    )
+    recorded = await event_repository.record(
+        session,
+        event_id=event_id,
+        type=event_type.value,
+        order_id=order.id,
+        payload=payload,
+        email=email,
+    )
+    jobs = [(JobKind.WEBHOOK_DELIVERY, delivery_id) for delivery_id in recorded.delivery_ids]
+    if recorded.email_id is not None:
+        jobs.append((JobKind.EMAIL, recorded.email_id))
+    await enqueue_many(session, jobs)
+    return RecordedEvent(
+        event_id=event_id,
+        deliveries=len(recorded.delivery_ids),
+        emails=0 if recorded.email_id is None else 1,
+    )

@@ -82,6 +82,24 @@ async def enqueue(
     return True
 
 
+async def enqueue_many(session: AsyncSession, jobs: list[tuple[JobKind, int]]) -> None:
+    """Queue the first attempt of each (kind, row id) in one statement (see ``enqueue``)."""
+    queued = await job_repository.enqueue(
+        session,
+        [
+            NewJob(
+                entrypoint=kind.value,
+                payload=job_payload(row_id),
+                dedupe_key=job_key(kind, row_id, 0),
+            )
+            for kind, row_id in jobs
+        ],
+    )
+    for (kind, _), job_id in zip(jobs, queued, strict=True):
+        if job_id is not None:
+            _count_on_commit(session, kind)
+
+
 def _count_on_commit(session: AsyncSession, kind: JobKind) -> None:
     info = session.sync_session.info
     pending: Counter[str] | None = info.get(_PENDING_COUNTS)

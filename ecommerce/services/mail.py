@@ -43,6 +43,11 @@ def environment() -> Environment:
     return env
 
 
+def new_message_id(kind: EmailKind) -> str:
+    """The left part of a message's Message-ID, fixed when its row is written."""
+    return f"{kind.value}.{uuid.uuid4().hex}"
+
+
 async def queue_email(
     session: AsyncSession,
     *,
@@ -54,7 +59,7 @@ async def queue_email(
     """Write one message and its sending job in the session's transaction (a step)."""
     message = await email_repository.add(
         session,
-        message_id=f"{kind.value}.{uuid.uuid4().hex}",
+        message_id=new_message_id(kind),
         kind=kind.value,
         to_address=to_address,
         context=context,

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ecommerce.models import EventType, OrderStatus
+from ecommerce.models import EventType, Order, OrderStatus
 from ecommerce.models.order import PaymentStatus
 from ecommerce.repositories import discount as discounts
 from ecommerce.repositories import order as orders
@@ -177,14 +177,18 @@ PUBLISHED: Mapping[OrderEvent, EventType] = MappingProxyType(
 )
 
 
-async def _move(session: AsyncSession, order_id: int, event: OrderEvent, **values: Any) -> bool:
-    """Apply ``event`` to the order if it is still where the table says; whether it moved.
+async def _move(
+    session: AsyncSession, order_id: int, event: OrderEvent, **values: Any
+) -> Order | None:
+    """Apply ``event`` to the order if it is still where the table says; the order as
+    after the move, or None when it did not move.
 
     Every move of every order goes through here, so this is where a status change
     records its event (and the webhook deliveries and e-mails it causes) in the same
     transaction: committed with the move, or not at all.
     """
     transition = TRANSITIONS[event]
+    published = PUBLISHED.get(event)
     moved = await orders.transition(
         session,
         order_id,
@@ -192,14 +196,17 @@ async def _move(session: AsyncSession, order_id: int, event: OrderEvent, **value
         from_payment=transition.from_payment,
         to_status=transition.to_status,
         to_payment=transition.to_payment,
+        with_items=published is not None,
         **values,
     )
-    published = PUBLISHED.get(event)
-    if moved and published is not None:
-        order = await orders.get(session, order_id)  # as it is after the change
-        assert order is not None
-        await events.record_order_event(session, order, published)
+    if moved is not None and published is not None:
+        await events.record_order_event(session, moved, published)
     return moved
+
+
+async def _moved(session: AsyncSession, order_id: int, event: OrderEvent, **values: Any) -> bool:
+    """Whether ``event`` moved the order (``_move`` for steps that answer yes or no)."""
+    return await _move(session, order_id, event, **values) is not None
 
 
 async def _release_holds(session: AsyncSession, order_id: int) -> None:
@@ -209,8 +216,9 @@ async def _release_holds(session: AsyncSession, order_id: int) -> None:
     await discounts.give_back(session, order_id)
 
 
-async def settle_paid(session: AsyncSession, order_id: int, charge_id: str | None) -> bool:
-    """``pending`` → ``paid`` with its charge (None: a free order, nothing to charge)."""
+async def settle_paid(session: AsyncSession, order_id: int, charge_id: str | None) -> Order | None:
+    """``pending`` → ``paid`` with its charge (None: a free order, nothing to charge); the
+    paid order with its lines, or None when it was settled otherwise meanwhile."""
     return await _move(session, order_id, OrderEvent.CHARGE_SUCCEEDED, charge_id=charge_id)
 
 
@@ -226,7 +234,7 @@ async def settle_failed(
     values: dict[str, Any] = {}
     if recheck_after is not None:
         values = {"rechecks": 0, "recheck_at": orders.in_seconds(recheck_after)}
-    moved = await _move(session, order_id, event, **values)
+    moved = await _moved(session, order_id, event, **values)
     if moved:
         await _release_holds(session, order_id)
     return moved
@@ -235,13 +243,13 @@ async def settle_failed(
 async def start_charge(session: AsyncSession, order_id: int) -> bool:
     """Mark a pending order as being charged, right before the charge is sent; False
     when it was settled meanwhile (then it must not be charged at all)."""
-    return await _move(session, order_id, OrderEvent.CHARGE_STARTED, clock=True)
+    return await _moved(session, order_id, OrderEvent.CHARGE_STARTED, clock=True)
 
 
 async def fail_invalid_charge(session: AsyncSession, order_id: int, charge_id: str) -> bool:
     """A 2xx charge that is not this order's payment: the order fails, its stock comes
     back, and the charge is owed back (``refund_due``, refunded until done)."""
-    moved = await _move(session, order_id, OrderEvent.CHARGE_INVALID, charge_id=charge_id)
+    moved = await _moved(session, order_id, OrderEvent.CHARGE_INVALID, charge_id=charge_id)
     if moved:
         await _release_holds(session, order_id)
     return moved
@@ -250,38 +258,38 @@ async def fail_invalid_charge(session: AsyncSession, order_id: int, charge_id: s
 async def late_charge_found(session: AsyncSession, order_id: int, charge_id: str) -> bool:
     """A failed order (no charge found) has a charge after all: it is owed back. The
     order stays failed (its stock was returned and may be sold already)."""
-    return await _move(
+    return await _moved(
         session, order_id, OrderEvent.LATE_CHARGE_FOUND, charge_id=charge_id, recheck_at=None
     )
 
 
 async def orphan_refunded(session: AsyncSession, order_id: int, refund_id: str | None) -> bool:
-    return await _move(session, order_id, OrderEvent.ORPHAN_REFUNDED, refund_id=refund_id)
+    return await _moved(session, order_id, OrderEvent.ORPHAN_REFUNDED, refund_id=refund_id)
 
 
 async def orphan_refund_refused(session: AsyncSession, order_id: int) -> bool:
-    return await _move(session, order_id, OrderEvent.ORPHAN_REFUND_REFUSED)
+    return await _moved(session, order_id, OrderEvent.ORPHAN_REFUND_REFUSED)
 
 
 async def mark_unknown(session: AsyncSession, order_id: int) -> bool:
     """The checkout answered without knowing the charge's outcome; the reconciler's grace
     counts from this moment."""
-    return await _move(session, order_id, OrderEvent.OUTCOME_UNKNOWN, clock=True)
+    return await _moved(session, order_id, OrderEvent.OUTCOME_UNKNOWN, clock=True)
 
 
 async def claim_refund(session: AsyncSession, order_id: int) -> bool:
     """Claim a paid order's refund (again, if a claim is pending): it cannot ship now."""
-    return await _move(session, order_id, OrderEvent.REFUND_CLAIMED)
+    return await _moved(session, order_id, OrderEvent.REFUND_CLAIMED)
 
 
 async def release_refund(session: AsyncSession, order_id: int) -> bool:
     """Undo a refund claim the gateway refused for good: the order is plainly paid again."""
-    return await _move(session, order_id, OrderEvent.REFUND_RELEASED)
+    return await _moved(session, order_id, OrderEvent.REFUND_RELEASED)
 
 
 async def complete_refund(session: AsyncSession, order_id: int, refund_id: str | None) -> bool:
     """``paid`` (refund claimed) → ``cancelled``; the stock and the code's use back, once."""
-    moved = await _move(session, order_id, OrderEvent.REFUND_COMPLETED, refund_id=refund_id)
+    moved = await _moved(session, order_id, OrderEvent.REFUND_COMPLETED, refund_id=refund_id)
     if moved:
         await _release_holds(session, order_id)
     return moved
@@ -289,4 +297,4 @@ async def complete_refund(session: AsyncSession, order_id: int, refund_id: str |
 
 async def ship(session: AsyncSession, order_id: int) -> bool:
     """``paid`` → ``shipped``; refused from any other status or while a refund is claimed."""
-    return await _move(session, order_id, OrderEvent.SHIPPED)
+    return await _moved(session, order_id, OrderEvent.SHIPPED)

@@ -200,8 +200,8 @@ class Reconciler:
     async def _settle_charge_now(self, order: Order) -> Settlement:
         if order.total == 0:  # a free order is never charged: nothing to ask, it is paid
             async with self.database.transaction() as session:
-                settled = await order_state.settle_paid(session, order.id, None)
-            return Settlement.PAID if settled else Settlement.UNRESOLVED
+                paid = await order_state.settle_paid(session, order.id, None)
+            return Settlement.PAID if paid is not None else Settlement.UNRESOLVED
         try:
             charge = await self.gateway.find_charge(order_state.charge_key(order.payment_key))
         except DomainError as error:
@@ -214,7 +214,7 @@ class Reconciler:
                 settled = await order_state.fail_invalid_charge(session, order.id, charge.id)
                 outcome = Settlement.FAILED
             elif charge is not None:
-                settled = await order_state.settle_paid(session, order.id, charge.id)
+                settled = await order_state.settle_paid(session, order.id, charge.id) is not None
                 outcome = Settlement.PAID
             else:
                 settled = await order_state.settle_failed(

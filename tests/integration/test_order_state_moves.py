@@ -27,7 +27,7 @@ async def test_every_state_moves_exactly_as_the_table_says(
             )
             db_session.add(order)
             await db_session.flush()
-            moved = await order_state._move(db_session, order.id, event)
+            moved = await order_state._move(db_session, order.id, event) is not None
             row = (
                 await db_session.execute(
                     select(Order.status, Order.payment_status).where(Order.id == order.id)
