@@ -11,8 +11,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, delete, func, literal_column, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,13 +72,32 @@ async def hit(session: AsyncSession, key: str, window_seconds: float) -> Window:
     return Window(int(row[0]), row[1], float(row[2]))
 
 
-async def peek(session: AsyncSession, key: str) -> Window | None:
-    """The live window of ``key``, if any (a passed one counts as none)."""
-    statement = select(LimitCounter.hits, LimitCounter.window_started_at, _SECONDS_LEFT).where(
-        LimitCounter.key == key, LimitCounter.expires_at > _NOW
-    )
+async def peek(
+    session: AsyncSession, key: str, *, with_lock: ColumnElement[Any] | None = None
+) -> Window | None:
+    """The live window of ``key``, if any (a passed one counts as none).
+
+    ``with_lock``: an advisory-lock call (``pg_advisory_xact_lock(...)``) taken in the
+    same round trip, for a caller that needs both.
+    """
+    live = and_(LimitCounter.key == key, LimitCounter.expires_at > _NOW)
+    columns: list[Any] = [
+        LimitCounter.hits, LimitCounter.window_started_at, _SECONDS_LEFT
+    ]  # fmt: skip
+    if with_lock is None:
+        statement = select(*columns).where(live)
+    else:  # one row whatever the counter: the lock, and the window if there is one
+        one = select(literal(1).label("one")).subquery("one")
+        statement = select(*columns, with_lock).select_from(one).outerjoin(LimitCounter, live)
     row = (await session.execute(statement)).one_or_none()
-    return None if row is None else Window(int(row[0]), row[1], float(row[2]))
+    if row is None or row[0] is None:
+        return None
+    return Window(int(row[0]), row[1], float(row[2]))
+
+
+async def lock(session: AsyncSession, with_lock: ColumnElement[Any]) -> None:
+    """Take an advisory lock (``peek``'s ``with_lock`` without a counter to read)."""
+    await session.execute(select(with_lock))
 
 
 async def unhit(session: AsyncSession, key: str, window_started_at: datetime) -> None:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, cast, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
@@ -58,37 +72,97 @@ async def add(
     shipping_method: str | None,
     shipping_price: int | None,
     discount_code: str | None,
-) -> Order:
-    """Insert a ``pending`` order with its snapshot (services/order_snapshot.py).
+    pending_cap: int | None = None,
+) -> Order | None:
+    """Insert a ``pending`` order with its snapshot (services/order_snapshot.py) and its
+    lines, in one statement; the order with its lines.
 
     Every amount is required: they come from the pricing module, and an order must never
-    get a total of its own making here.
+    get a total of its own making here. ``pending_cap``: insert only if the user has fewer
+    pending orders than this (None when they have that many already); exact when the
+    caller holds ``pending_lock`` (this statement's snapshot is taken after it).
     """
-    order = Order(
-        user_id=user_id,
-        status=OrderStatus.PENDING,
+    table = Order.__table__
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "status": OrderStatus.PENDING.value,
+        "currency": currency,
+        "total": total,
+        "subtotal": subtotal,
+        "discount_total": discount_total,
+        "shipping_total": shipping_total,
+        "tax_total": tax_total,
+        "shipping_tax": shipping_tax,
+        "email": email,
+        "shipping_address": shipping_address,
+        "billing_address": billing_address,
+        "shipping_method": shipping_method,
+        "shipping_price": shipping_price,
+        "discount_code": discount_code,
+        "payment_key": uuid.uuid4(),
+    }
+    row = select(
+        *(literal(value, table.c[name].type).label(name) for name, value in values.items()),
         # The moment of writing, not the transaction's start (``now()``), which may be long
         # before if the reservations waited on row locks: the reconciler's grace counts
         # from here, and the charge is sent right after the commit.
-        updated_at=func.clock_timestamp(),
-        currency=currency,
-        items=list(lines),
-        total=total,
-        subtotal=subtotal,
-        discount_total=discount_total,
-        shipping_total=shipping_total,
-        tax_total=tax_total,
-        shipping_tax=shipping_tax,
-        email=email,
-        shipping_address=shipping_address,
-        billing_address=billing_address,
-        shipping_method=shipping_method,
-        shipping_price=shipping_price,
-        discount_code=discount_code,
+        func.clock_timestamp().label("updated_at"),
     )
-    session.add(order)
-    await session.flush()
-    return order
+    if pending_cap is not None and user_id is not None:
+        pending = (
+            select(func.count())
+            .where(Order.user_id == user_id, Order.status == OrderStatus.PENDING)
+            .scalar_subquery()
+        )
+        row = row.where(pending < pending_cap)
+    new_order = (
+        insert(Order)
+        .from_select([*values, "updated_at"], row, include_defaults=False)
+        .returning(*table.c)
+        .cte("new_order")
+    )
+    columns = ("product_id", "sku", "name", "unit_price", "quantity", "line_total",
+               "discount_amount", "tax_amount")  # fmt: skip
+    line_table = OrderLine.__table__
+    given = (
+        func.unnest(
+            *(
+                literal([getattr(line, name) for line in lines], ARRAY(line_table.c[name].type))
+                for name in columns
+            )
+        )
+        .table_valued(*columns, with_ordinality="position")
+        .render_derived("given")
+    )
+    new_lines = (
+        insert(OrderLine)
+        .from_select(
+            ["order_id", *columns],
+            select(new_order.c.id, *(given.c[name] for name in columns))
+            .select_from(new_order)
+            .join(given, true())
+            .order_by(given.c.position),  # ids in the order the lines were given
+            include_defaults=False,
+        )
+        .returning(*line_table.c)
+        .cte("new_lines")
+    )
+    order, line = aliased(Order, new_order), aliased(OrderLine, new_lines)
+    statement = (
+        select(order)
+        .outerjoin(line, line.order_id == order.id)
+        .options(contains_eager(order.items.of_type(line)))
+        .order_by(line.id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).unique().scalar_one_or_none()
+
+
+def pending_lock(user_id: int) -> ColumnElement[Any]:
+    """The per-user transaction lock under which ``add``'s ``pending_cap`` is exact:
+    concurrent checkouts of one user insert one after the other."""
+    key = cast(user_id % 2_147_483_647, Integer)  # the two-int4 form; collisions only queue
+    return func.pg_advisory_xact_lock(_PENDING_LOCK, key)
 
 
 async def transition(
@@ -228,17 +302,6 @@ async def schedule_recheck(
         .where(Order.id == order_id)
         .values(rechecks=rechecks, recheck_at=None if after is None else in_seconds(after))
     )
-
-
-async def pending_count(session: AsyncSession, user_id: int) -> int:
-    """The user's pending orders, counted under a per-user transaction lock so that
-    concurrent checkouts of one user count one after the other."""
-    key = cast(user_id % 2_147_483_647, Integer)  # the two-int4 form; collisions only queue
-    await session.execute(select(func.pg_advisory_xact_lock(_PENDING_LOCK, key)))
-    statement = select(func.count()).where(
-        Order.user_id == user_id, Order.status == OrderStatus.PENDING
-    )
-    return int((await session.execute(statement)).scalar_one())
 
 
 # The advisory lock space of the per-user pending-order cap (an arbitrary constant).

@@ -14,14 +14,13 @@ from ecommerce.core.config import Settings
 from ecommerce.core.errors import Conflict, InvalidInput, OutOfStock
 from ecommerce.models import Order, User
 from ecommerce.repositories import cart as carts
-from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.repositories import user as users
 from ecommerce.repositories.cart import CartRow
 from ecommerce.services import cart as cart_service
 from ecommerce.services import cart_pricing, cart_view, catalog, order_snapshot, shipping
 from ecommerce.services.cart_view import PricedCart
-from ecommerce.services.checkout import CreateOrder
+from ecommerce.services.checkout import CreateOrder, insert_order
 
 
 class PriceChanged(Conflict):
@@ -103,8 +102,9 @@ def checkout_cart(
         if not await stock.reserve_locked(session, wanted):
             raise OutOfStock("Not enough stock for the cart's products")
         cart = row.cart
-        order = await orders.add(
+        order = await insert_order(
             session,
+            settings,
             user_id=buyer_id,
             currency=cart.currency,
             lines=order_snapshot.order_lines(

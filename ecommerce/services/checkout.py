@@ -11,8 +11,9 @@ reconciler to settle.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,8 @@ from ecommerce.core.errors import (
     ServiceUnavailable,
     TooManyRequests,
 )
-from ecommerce.models import EventType, Order, OrderStatus
+from ecommerce.models import EventType, Order, OrderLine, OrderStatus
+from ecommerce.repositories import limit as limit_repo
 from ecommerce.repositories import order as orders
 from ecommerce.repositories import stock
 from ecommerce.schemas.order import OrderCreate
@@ -56,6 +58,50 @@ logger = logging.getLogger(__name__)
 CreateOrder = Callable[[AsyncSession], Awaitable[Order]]
 # Called inside that same transaction once the order exists (the idempotency key links it).
 OnCreated = Callable[[AsyncSession, int], Awaitable[None]]
+
+
+async def insert_order(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    user_id: int | None,
+    lines: Sequence[OrderLine],
+    **snapshot: Any,
+) -> Order:
+    """Insert the ``pending`` order of a checkout step, past the limits (raising rolls the
+    reservations back: nothing is reserved, nothing is charged).
+
+    A total above ECOMMERCE_MAX_ORDER_TOTAL is 422; past the declines allowed (card
+    testing) the gateway is not even asked (429); an account with
+    ECOMMERCE_MAX_PENDING_ORDERS orders waiting for their payment is 429. The declines
+    are read and the per-user lock that makes the pending count exact is taken in one
+    round trip; the count is part of the insert.
+    """
+    total = snapshot["total"]
+    if total > settings.max_order_total:
+        raise InvalidInput(
+            f"The order total {total} is above the limit of {settings.max_order_total}"
+        )
+    lock = None if user_id is None else orders.pending_lock(user_id)
+    if total > 0:
+        who = payer(user_id, snapshot["email"])
+        await limits.check(session, limits.decline_limit(settings), who, with_lock=lock)
+    elif lock is not None:
+        await limit_repo.lock(session, lock)
+    order = await orders.add(
+        session,
+        user_id=user_id,
+        lines=lines,
+        pending_cap=None if user_id is None else settings.max_pending_orders,
+        **snapshot,
+    )
+    if order is None:
+        raise TooManyRequests(
+            f"You have {settings.max_pending_orders} orders waiting for their payment; "
+            "retry once they are settled",
+            retry_after=int(settings.reconcile_interval + 2 * settings.payment_gateway_timeout),
+        )
+    return order
 
 
 def reserve_and_create(
@@ -106,8 +152,9 @@ def reserve_and_create(
             method=method,
             discount_code=adjustments.discount_code,
         )
-        order = await orders.add(
+        order = await insert_order(
             session,
+            settings,
             user_id=user_id,
             currency=settings.currency,
             lines=order_snapshot.order_lines(items, totals),
@@ -150,30 +197,14 @@ def charge_mismatch(charge: Charge, order: Order) -> str | None:
 
 
 def payer_of(order: Order) -> str:
+    return payer(order.user_id, order.email)
+
+
+def payer(user_id: int | None, email: str | None) -> str:
     """Whose declines count: the account, or a guest's e-mail."""
-    if order.user_id is not None:
-        return f"user:{order.user_id}"
-    return f"email:{(order.email or '').lower()}"
-
-
-async def _within_limits(session: AsyncSession, settings: Settings, order: Order) -> None:
-    """Refuse an order past a limit, inside its first transaction (raising rolls the
-    reservation back: nothing is reserved, nothing is charged)."""
-    if order.total > settings.max_order_total:
-        raise InvalidInput(
-            f"The order total {order.total} is above the limit of {settings.max_order_total}"
-        )
-    if order.total > 0:
-        # Card testing: past the declines allowed, the gateway is not even asked.
-        await limits.check(session, limits.decline_limit(settings), payer_of(order))
-    if order.user_id is None:
-        return  # a guest checkout: no account to count pending orders of
-    if await orders.pending_count(session, order.user_id) > settings.max_pending_orders:
-        raise TooManyRequests(
-            f"You have {settings.max_pending_orders} orders waiting for their payment; "
-            "retry once they are settled",
-            retry_after=int(settings.reconcile_interval + 2 * settings.payment_gateway_timeout),
-        )
+    if user_id is not None:
+        return f"user:{user_id}"
+    return f"email:{(email or '').lower()}"
 
 
 async def place_order(
@@ -198,8 +229,7 @@ async def place_order(
     Every error after the order exists names its id.
     """
     async with database.transaction() as session:
-        order = await create(session)
-        await _within_limits(session, settings, order)
+        order = await create(session)  # limits included (``insert_order``)
         await events.record_order_event(session, order, EventType.ORDER_CREATED)
         if on_created is not None:
             await on_created(session, order.id)

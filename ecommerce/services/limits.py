@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
@@ -92,9 +94,17 @@ async def _count(session: AsyncSession, limit: Limit, key: str) -> Window:
     return window
 
 
-async def check(session: AsyncSession, limit: Limit, subject: str) -> None:
-    """``TooManyRequests`` when ``subject`` used up its events in the live window."""
-    window = await limit_repo.peek(session, limit.key(subject))
+async def check(
+    session: AsyncSession,
+    limit: Limit,
+    subject: str,
+    *,
+    with_lock: ColumnElement[Any] | None = None,
+) -> None:
+    """``TooManyRequests`` when ``subject`` used up its events in the live window.
+
+    ``with_lock``: an advisory lock the caller needs, taken in the same round trip."""
+    window = await limit_repo.peek(session, limit.key(subject), with_lock=with_lock)
     if window is not None and window.hits >= limit.max_hits:
         raise limit.refuse(window)
 

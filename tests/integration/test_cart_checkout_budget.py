@@ -1,7 +1,9 @@
-"""The query budget of a cart checkout: a 10-line cart in at most 26 SQL statements.
+"""The query budget of a cart checkout: a 10-line cart in at most 15 SQL statements.
 
 Saleor's checkout runs ~230 queries (saleor#14857); ours counts every statement the
-service sends for the request, with a SQLAlchemy event hook on the app's own engine.
+service sends for the request, with a SQLAlchemy event hook on the app's own engine:
+the caller's identity, the three transactions of the checkout (reserve and insert,
+the charge mark, the settlement) with the limits and the events they record.
 """
 
 from __future__ import annotations
@@ -15,12 +17,7 @@ from tests.support.carts import address, cart_with, new_zone
 from tests.support.shop import new_customer, new_product
 from tests.support.statements import counting_statements
 
-# 15 for the checkout itself, up to 4 for the limits checked in its first transaction
-# (order total, declines, pending orders), and 7 for the events it records in the same
-# transactions (services/events.py): order.created (the event, its endpoints) and
-# order.paid (the order as after the move, the event, its endpoints, the confirmation
-# e-mail's row and its job).
-BUDGET = 15 + 4 + 7
+BUDGET = 15
 LINES = 10
 
 
