@@ -329,6 +329,28 @@ async def test_pending_orders_per_user_are_capped(
     assert (await place(client, other_customer_headers, product["id"])).status_code == 201
 
 
+async def test_the_pending_cap_is_exact_under_concurrent_checkouts(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    fake_gateway: FakeGateway,
+) -> None:
+    # Every charge fails with an unknown outcome, so every order placed stays pending:
+    # of 8 checkouts of one customer at once exactly max_pending_orders=2 get through.
+    # Distinct products: no product row lock orders the checkouts, only the cap's own.
+    products = [await new_product(client, admin_headers, stock=1) for _ in range(8)]
+    await fake_gateway.set_fault("error", operations=["charge"], times=8)
+    answers = await asyncio.gather(
+        *(place(client, customer_headers, product["id"]) for product in products)
+    )
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [429] * 6 + [502] * 2, [answer.text for answer in answers]
+    assert sorted((await order_statuses(admin_engine)).values()) == ["pending", "pending"]
+    stocks = [await stock_of(admin_engine, product["id"]) for product in products]
+    assert sorted(stocks) == [0, 0] + [1] * 6  # the refused reserved nothing
+
+
 async def test_declines_past_the_limit_are_429_without_asking_the_gateway(
     client: AsyncClient,
     admin_headers: dict[str, str],
