@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Select,
     String,
     and_,
     any_,
+    bindparam,
     cast,
     delete,
     func,
@@ -67,34 +70,46 @@ async def record(
 ) -> Recorded:
     """Insert the event, a pending delivery for every active endpoint that takes its type
     and the e-mail it sends, in one statement (data-modifying CTEs)."""
+    params: dict[str, Any] = {
+        "event_id": event_id,
+        "type": type,
+        "order_id": order_id,
+        "payload": payload,
+    }
+    if email is not None:
+        params |= {
+            "message_id": email.message_id,
+            "kind": email.kind,
+            "to_address": email.to_address,
+            "user_id": email.user_id,
+        }
+    row = (await session.execute(_record_statement(email is not None), params)).one()
+    return Recorded(list(row[0] or []), row[1] if email is not None else None)
+
+
+@cache
+def _record_statement(with_email: bool) -> Select[Any]:
+    """Built once per shape; each call only binds (building CTEs costs more than running
+    them)."""
     event = (
         insert(Event)
-        .values(id=event_id, type=type, order_id=order_id, payload=payload)
+        .values(
+            id=bindparam("event_id"),
+            type=bindparam("type"),
+            order_id=bindparam("order_id"),
+            payload=bindparam("payload", type_=Event.__table__.c.payload.type),
+        )
         .returning(Event.id, Event.seq, Event.order_id, Event.type, Event.payload)
         .cte("new_event")
     )
     deliveries = (
         insert(WebhookDelivery)
         .from_select(
-            [
-                "endpoint_id",
-                "event_id",
-                "event_seq",
-                "order_id",
-                "type",
-                "status",
-                "attempts",
-                "next_attempt_at",
-            ],
+            ["endpoint_id", "event_id", "event_seq", "order_id", "type", "status", "attempts",
+             "next_attempt_at"],
             select(
-                WebhookEndpoint.id,
-                event.c.id,
-                event.c.seq,
-                event.c.order_id,
-                event.c.type,
-                literal(DeliveryStatus.PENDING.value),
-                literal(0),
-                func.now(),
+                WebhookEndpoint.id, event.c.id, event.c.seq, event.c.order_id, event.c.type,
+                literal(DeliveryStatus.PENDING.value), literal(0), func.now(),
             ).join_from(
                 event,
                 WebhookEndpoint,
@@ -103,52 +118,39 @@ async def record(
         )
         .returning(WebhookDelivery.id)
         .cte("new_deliveries")
-    )
+    )  # fmt: skip
     columns = [select(func.array_agg(deliveries.c.id)).scalar_subquery()]
-    if email is not None:
-        columns.append(select(_email_insert(event, email).c.id).scalar_subquery())
-    row = (await session.execute(select(*columns))).one()
-    return Recorded(list(row[0] or []), row[1] if email is not None else None)
+    if with_email:
+        columns.append(select(_email_insert(event).c.id).scalar_subquery())
+    return select(*columns)
 
 
-def _email_insert(event: Any, email: OrderEmail) -> Any:
+def _email_insert(event: Any) -> Any:
+    """The order's e-mail: to its own address, else to its account's (no row if neither)."""
     account = aliased(User)
-    to_address = func.coalesce(literal(email.to_address, String()), account.email)
+    to_address = func.coalesce(bindparam("to_address", type_=String()), account.email)
     rows = (
         select(
-            literal(email.message_id),
-            literal(email.kind),
-            to_address,
+            bindparam("message_id"), bindparam("kind"), to_address,
             func.jsonb_build_object(
                 "order", cast(event.c.payload["data"], JSONB), "full_name", account.full_name
             ),
-            event.c.order_id,
-            literal(EmailStatus.PENDING.value),
-            literal(0),
-            func.now(),
+            event.c.order_id, literal(EmailStatus.PENDING.value), literal(0), func.now(),
         )
         .select_from(event)
-        .outerjoin(account, account.id == literal(email.user_id, BigInteger()))
+        .outerjoin(account, account.id == bindparam("user_id", type_=BigInteger()))
         .where(to_address.is_not(None))
-    )
+    )  # fmt: skip
     return (
         insert(EmailMessage)
         .from_select(
-            [
-                "message_id",
-                "kind",
-                "to_address",
-                "context",
-                "order_id",
-                "status",
-                "attempts",
-                "next_attempt_at",
-            ],
+            ["message_id", "kind", "to_address", "context", "order_id", "status", "attempts",
+             "next_attempt_at"],
             rows,
         )
         .returning(EmailMessage.id)
         .cte("new_email")
-    )
+    )  # fmt: skip
 
 
 async def add_endpoint(

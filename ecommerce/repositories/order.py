@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    bindparam,
     cast,
     func,
     insert,
-    literal,
     or_,
     select,
     true,
@@ -54,6 +55,77 @@ async def get(session: AsyncSession, order_id: int) -> Order | None:
     return result.unique().scalar_one_or_none()
 
 
+# The columns of a new order and of its lines that ``add`` binds.
+_ORDER_VALUES = ("user_id", "status", "currency", "total", "subtotal", "discount_total",
+                 "shipping_total", "tax_total", "shipping_tax", "email", "shipping_address",
+                 "billing_address", "shipping_method", "shipping_price", "discount_code",
+                 "payment_key")  # fmt: skip
+_LINE_VALUES = ("product_id", "sku", "name", "unit_price", "quantity", "line_total",
+                "discount_amount", "tax_amount")  # fmt: skip
+
+
+@cache
+def _insert_statement(capped: bool) -> Select[Order]:
+    """The INSERT of an order and its lines as one statement, built once per shape:
+    building a statement of CTEs costs more than running it, so each call only binds.
+
+    The lines come as one array per column, unnested with their position: one SQL text
+    for any number of lines (one prepared statement).
+    """
+    table, line_table = Order.__table__, OrderLine.__table__
+    row = select(
+        *(bindparam(name, type_=table.c[name].type).label(name) for name in _ORDER_VALUES),
+        # The moment of writing, not the transaction's start (``now()``), which may be long
+        # before if the reservations waited on row locks: the reconciler's grace counts
+        # from here, and the charge is sent right after the commit.
+        func.clock_timestamp().label("updated_at"),
+    )
+    if capped:
+        pending = (
+            select(func.count())
+            .where(Order.user_id == bindparam("user_id"), Order.status == OrderStatus.PENDING)
+            .scalar_subquery()
+        )
+        row = row.where(pending < bindparam("pending_cap"))
+    new_order = (
+        insert(Order)
+        .from_select([*_ORDER_VALUES, "updated_at"], row, include_defaults=False)
+        .returning(*table.c)
+        .cte("new_order")
+    )
+    given = (
+        func.unnest(
+            *(
+                bindparam(f"lines_{name}", type_=ARRAY(line_table.c[name].type))
+                for name in _LINE_VALUES
+            )
+        )
+        .table_valued(*_LINE_VALUES, with_ordinality="position")
+        .render_derived("given")
+    )
+    new_lines = (
+        insert(OrderLine)
+        .from_select(
+            ["order_id", *_LINE_VALUES],
+            select(new_order.c.id, *(given.c[name] for name in _LINE_VALUES))
+            .select_from(new_order)
+            .join(given, true())
+            .order_by(given.c.position),  # ids in the order the lines were given
+            include_defaults=False,
+        )
+        .returning(*line_table.c)
+        .cte("new_lines")
+    )
+    order, line = aliased(Order, new_order), aliased(OrderLine, new_lines)
+    return (
+        select(order)
+        .outerjoin(line, line.order_id == order.id)
+        .options(contains_eager(order.items.of_type(line)))
+        .order_by(line.id)
+        .execution_options(populate_existing=True)
+    )
+
+
 async def add(
     session: AsyncSession,
     *,
@@ -82,8 +154,7 @@ async def add(
     pending orders than this (None when they have that many already); exact when the
     caller holds ``pending_lock`` (this statement's snapshot is taken after it).
     """
-    table = Order.__table__
-    values: dict[str, Any] = {
+    params: dict[str, Any] = {
         "user_id": user_id,
         "status": OrderStatus.PENDING.value,
         "currency": currency,
@@ -100,62 +171,13 @@ async def add(
         "shipping_price": shipping_price,
         "discount_code": discount_code,
         "payment_key": uuid.uuid4(),
+        "pending_cap": pending_cap,
     }
-    row = select(
-        *(literal(value, table.c[name].type).label(name) for name, value in values.items()),
-        # The moment of writing, not the transaction's start (``now()``), which may be long
-        # before if the reservations waited on row locks: the reconciler's grace counts
-        # from here, and the charge is sent right after the commit.
-        func.clock_timestamp().label("updated_at"),
-    )
-    if pending_cap is not None and user_id is not None:
-        pending = (
-            select(func.count())
-            .where(Order.user_id == user_id, Order.status == OrderStatus.PENDING)
-            .scalar_subquery()
-        )
-        row = row.where(pending < pending_cap)
-    new_order = (
-        insert(Order)
-        .from_select([*values, "updated_at"], row, include_defaults=False)
-        .returning(*table.c)
-        .cte("new_order")
-    )
-    columns = ("product_id", "sku", "name", "unit_price", "quantity", "line_total",
-               "discount_amount", "tax_amount")  # fmt: skip
-    line_table = OrderLine.__table__
-    given = (
-        func.unnest(
-            *(
-                literal([getattr(line, name) for line in lines], ARRAY(line_table.c[name].type))
-                for name in columns
-            )
-        )
-        .table_valued(*columns, with_ordinality="position")
-        .render_derived("given")
-    )
-    new_lines = (
-        insert(OrderLine)
-        .from_select(
-            ["order_id", *columns],
-            select(new_order.c.id, *(given.c[name] for name in columns))
-            .select_from(new_order)
-            .join(given, true())
-            .order_by(given.c.position),  # ids in the order the lines were given
-            include_defaults=False,
-        )
-        .returning(*line_table.c)
-        .cte("new_lines")
-    )
-    order, line = aliased(Order, new_order), aliased(OrderLine, new_lines)
-    statement = (
-        select(order)
-        .outerjoin(line, line.order_id == order.id)
-        .options(contains_eager(order.items.of_type(line)))
-        .order_by(line.id)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(statement)).unique().scalar_one_or_none()
+    for name in _LINE_VALUES:
+        params[f"lines_{name}"] = [getattr(line, name) for line in lines]
+    capped = pending_cap is not None and user_id is not None
+    result = await session.execute(_insert_statement(capped), params)
+    return result.unique().scalar_one_or_none()
 
 
 def pending_lock(user_id: int) -> ColumnElement[Any]:
@@ -170,7 +192,7 @@ async def transition(
     order_id: int,
     *,
     from_status: OrderStatus,
-    from_payment: Collection[str | None],
+    from_payment: frozenset[str | None],
     to_status: OrderStatus,
     to_payment: str,
     clock: bool = False,
@@ -186,10 +208,48 @@ async def transition(
     ``with_items``: the order's lines come with it, joined to the UPDATE in the same
     statement (what an event about the order needs), not read by a second one.
     """
+    expressions = {name: v for name, v in values.items() if isinstance(v, ColumnElement)}
+    shape = (from_status, from_payment, to_status, to_payment, clock, with_items)
+    if expressions:  # an expression of its own (a rare move): built for this call
+        statement = _build_transition(*shape, tuple(values.keys() - expressions), expressions)
+    else:
+        statement = _cached_transition(*shape, tuple(sorted(values)))
+    params = {f"value_{name}": v for name, v in values.items() if name not in expressions}
+    result = await session.execute(statement, {"order_id": order_id, **params})
+    return result.unique().scalar_one_or_none()
+
+
+@lru_cache(maxsize=128)
+def _cached_transition(
+    from_status: OrderStatus,
+    from_payment: frozenset[str | None],
+    to_status: OrderStatus,
+    to_payment: str,
+    clock: bool,
+    with_items: bool,
+    bound: tuple[str, ...],
+) -> Select[Order]:
+    """A move's statement, built once per move and shape (see ``_insert_statement``)."""
+    return _build_transition(
+        from_status, from_payment, to_status, to_payment, clock, with_items, bound, {}
+    )
+
+
+def _build_transition(
+    from_status: OrderStatus,
+    from_payment: frozenset[str | None],
+    to_status: OrderStatus,
+    to_payment: str,
+    clock: bool,
+    with_items: bool,
+    bound: tuple[str, ...],
+    expressions: dict[str, ColumnElement[Any]],
+) -> Select[Order]:
+    columns = Order.__table__.c
     moved = (
         update(Order)
         .where(
-            Order.id == order_id,
+            Order.id == bindparam("order_id"),
             Order.status == from_status,
             payment_status_in(set(from_payment)),
         )
@@ -197,9 +257,10 @@ async def transition(
             status=to_status,
             payment_status=to_payment,
             updated_at=func.clock_timestamp() if clock else func.now(),
-            **values,
+            **{name: bindparam(f"value_{name}", type_=columns[name].type) for name in bound},
+            **expressions,
         )
-        .returning(*Order.__table__.c)
+        .returning(*columns)
         .cte("moved")
     )
     order = aliased(Order, moved)
@@ -210,8 +271,7 @@ async def transition(
             .options(contains_eager(order.items))
             .order_by(OrderLine.id)
         )
-    result = await session.execute(statement.execution_options(populate_existing=True))
-    return result.unique().scalar_one_or_none()
+    return statement.execution_options(populate_existing=True)
 
 
 async def line_quantities(session: AsyncSession, order_id: int) -> list[tuple[int, int]]:

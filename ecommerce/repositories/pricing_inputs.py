@@ -8,8 +8,9 @@ a lookup by key, so one statement with three outer joins on a single row reads t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import and_, false, func, literal, select
+from sqlalchemy import Select, and_, bindparam, false, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.models import Discount, ShippingMethod, ShippingZoneCountry, TaxRate
@@ -32,27 +33,40 @@ async def load(
 ) -> PricingInputs:
     """The method ``method_id`` if it ships to ``ship_country``, the rate of
     ``tax_country`` and the discount of ``code`` (any case)."""
+    shipped = method_id is not None and ship_country is not None
+    params = {
+        "method_id": method_id,
+        "ship_country": ship_country,
+        "tax_country": tax_country,
+        "code": None if code is None else code.lower(),
+    }
+    result = await session.execute(_statement(shipped, code is not None), params)
+    method, rate_bps, discount = result.one()
+    return PricingInputs(method, rate_bps, discount)
+
+
+@cache
+def _statement(shipped: bool, coded: bool) -> Select[ShippingMethod, int, Discount]:
+    """Built once per shape; each call only binds."""
     covers = (
-        false()
-        if method_id is None or ship_country is None
-        else and_(
-            ShippingMethod.id == method_id,
+        and_(
+            ShippingMethod.id == bindparam("method_id"),
             ShippingMethod.zone_id.in_(
                 select(ShippingZoneCountry.zone_id).where(
-                    ShippingZoneCountry.country == ship_country
+                    ShippingZoneCountry.country == bindparam("ship_country")
                 )
             ),
         )
+        if shipped
+        else false()
     )
-    coded = false() if code is None else func.lower(Discount.code) == code.lower()
+    code = func.lower(Discount.code) == bindparam("code") if coded else false()
     one = select(literal(1).label("one")).subquery("one")
-    statement = (
+    return (
         select(ShippingMethod, TaxRate.rate_bps, Discount)
         .select_from(one)
         .outerjoin(ShippingMethod, covers)
-        .outerjoin(TaxRate, TaxRate.country == tax_country)
-        .outerjoin(Discount, coded)
+        .outerjoin(TaxRate, TaxRate.country == bindparam("tax_country"))
+        .outerjoin(Discount, code)
         .execution_options(populate_existing=True)
     )
-    method, rate_bps, discount = (await session.execute(statement)).one()
-    return PricingInputs(method, rate_bps, discount)
