@@ -1,13 +1,14 @@
-"""Stock reservations: one conditional UPDATE per line, in product-id order.
+"""Stock reservations: the products locked in product-id order, then one conditional
+UPDATE for every line.
 
-Sorting makes two orders over the same products lock their rows in the same order, so
-they never deadlock; the condition makes overselling impossible whatever the concurrency.
+Locking in id order makes two orders over the same products lock their rows in the same
+order, so they never deadlock; the condition makes overselling impossible whatever the
+concurrency.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Integer, column, func, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,35 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ecommerce.models import Product
 
 
-async def products_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Product]:
-    result = await session.execute(select(Product).where(Product.id.in_(list(ids))))
+async def products_by_id(
+    session: AsyncSession, ids: Iterable[int], *, lock: bool = False
+) -> dict[int, Product]:
+    """The products of ``ids`` that exist; ``lock``: FOR UPDATE, in product-id order (the
+    order every checkout locks them in, so two checkouts never deadlock)."""
+    statement = select(Product).where(Product.id.in_(list(ids)))
+    if lock:
+        statement = statement.order_by(Product.id).with_for_update()
+    result = await session.execute(statement.execution_options(populate_existing=True))
     return {product.id: product for product in result.scalars()}
-
-
-@dataclass(frozen=True)
-class Reserved:
-    product_id: int
-    sku: str
-    name: str
-    price: int
-    currency: str
-
-
-async def reserve(session: AsyncSession, product_id: int, quantity: int) -> Reserved | None:
-    """Take ``quantity`` of an active product; None when there is not enough."""
-    row = (
-        await session.execute(
-            update(Product)
-            .where(
-                Product.id == product_id,
-                Product.is_active.is_(True),
-                Product.stock >= quantity,
-            )
-            .values(stock=Product.stock - quantity, updated_at=func.now())
-            .returning(Product.id, Product.sku, Product.name, Product.price, Product.currency)
-        )
-    ).one_or_none()
-    return None if row is None else Reserved(*row)
 
 
 async def release(session: AsyncSession, lines: Iterable[tuple[int, int]]) -> None:

@@ -115,7 +115,10 @@ def reserve_and_create(
 
     async def create(session: AsyncSession) -> Order:
         wanted = sorted((item.product_id, item.quantity) for item in request.items)
-        known = await stock.products_by_id(session, [product_id for product_id, _ in wanted])
+        # Locked: the stock read here is what the reservation finds (two statements for
+        # the stock of any number of lines, as a cart's checkout).
+        ids = [product_id for product_id, _ in wanted]
+        known = await stock.products_by_id(session, ids, lock=True)
         for product_id, _ in wanted:
             catalog.check_sellable(known.get(product_id), product_id, settings)
         # From catalog prices, before any reservation (the checkout checks the final
@@ -126,14 +129,14 @@ def reserve_and_create(
                 f"The order total {estimate} is above the limit of {settings.max_order_total}"
             )
         method = await order_pricing.shipping_of(session, request)
-        items = []
-        for product_id, quantity in wanted:  # product-id order: concurrent orders never deadlock
-            reserved = await stock.reserve(session, product_id, quantity)
-            if reserved is None:
-                raise OutOfStock(
-                    f"Not enough stock for product {product_id}", product_id=product_id
-                )
-            items.append(order_snapshot.Item.of_reserved(reserved, quantity))
+        for product_id, quantity in wanted:
+            catalog.check_stock(known[product_id], quantity)
+        if not await stock.reserve_locked(session, wanted):
+            raise OutOfStock("Not enough stock for the order's products")
+        items = [
+            order_snapshot.Item.of_product(known[product_id], quantity)
+            for product_id, quantity in wanted
+        ]
         email = request.email or account_email
         totals, adjustments = await order_pricing.price_order(
             session,

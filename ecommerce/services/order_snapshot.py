@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecommerce.models import OrderLine, Product, ShippingMethod
-from ecommerce.repositories.stock import Reserved
 from ecommerce.services.pricing import PriceLine, Totals
 
 
@@ -28,10 +27,6 @@ class Item:
     @classmethod
     def of_product(cls, product: Product, quantity: int) -> Item:
         return cls(product.id, product.sku, product.name, product.price, quantity)
-
-    @classmethod
-    def of_reserved(cls, reserved: Reserved, quantity: int) -> Item:
-        return cls(reserved.product_id, reserved.sku, reserved.name, reserved.price, quantity)
 
     @property
     def price_line(self) -> PriceLine:

@@ -80,3 +80,27 @@ async def test_a_ten_line_checkout_stays_within_budget(
     for statement in statements:
         print("  ", " ".join(statement.split())[:110])
     assert len(statements) <= BUDGET, "\n".join(statements)
+
+
+async def test_a_ten_line_direct_order_stays_within_the_same_budget(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    resources: Resources,
+) -> None:
+    # ``POST /orders`` goes through the same checkout: the stock of any number of lines
+    # is two statements (the products locked, one conditional UPDATE), not one per line.
+    await new_zone(client, admin_headers, ["DE"], [{"name": "DHL", "price": 644}])
+    products = [await new_product(client, admin_headers, stock=50) for _ in range(LINES)]
+    headers = await new_customer(client)
+    body = {
+        "items": [{"product_id": product["id"], "quantity": 2} for product in products],
+        "payment_token": "tok_visa",
+    }
+    with counting_statements(resources.database.engine) as statements:
+        response = await client.post("/api/v1/orders", headers=headers, json=body)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["items"]) == LINES
+    print(f"\n{len(statements)} statements for a {LINES}-line direct order:")
+    for statement in statements:
+        print("  ", " ".join(statement.split())[:110])
+    assert len(statements) <= BUDGET, "\n".join(statements)
