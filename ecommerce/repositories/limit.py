@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     and_,
     case,
+    cast,
     delete,
     func,
     literal,
@@ -72,32 +74,38 @@ async def hit(session: AsyncSession, key: str, window_seconds: float) -> Window:
     return Window(int(row[0]), row[1], float(row[2]))
 
 
-async def peek(
-    session: AsyncSession, key: str, *, with_lock: ColumnElement[Any] | None = None
-) -> Window | None:
+# An advisory transaction lock: the two int4 keys of ``pg_advisory_xact_lock``.
+LockKey = tuple[int, int]
+
+
+def _lock(key: LockKey) -> ColumnElement[Any]:
+    return func.pg_advisory_xact_lock(
+        cast(literal(key[0]), Integer), cast(literal(key[1]), Integer)
+    )
+
+
+async def peek(session: AsyncSession, key: str, *, lock: LockKey | None = None) -> Window | None:
     """The live window of ``key``, if any (a passed one counts as none).
 
-    ``with_lock``: an advisory-lock call (``pg_advisory_xact_lock(...)``) taken in the
-    same round trip, for a caller that needs both.
+    ``lock``: an advisory transaction lock taken in the same round trip, for a caller
+    that needs both (the lock is held until its transaction ends).
     """
     live = and_(LimitCounter.key == key, LimitCounter.expires_at > _NOW)
-    columns: list[Any] = [
-        LimitCounter.hits, LimitCounter.window_started_at, _SECONDS_LEFT
-    ]  # fmt: skip
-    if with_lock is None:
+    columns: list[Any] = [LimitCounter.hits, LimitCounter.window_started_at, _SECONDS_LEFT]
+    if lock is None:
         statement = select(*columns).where(live)
     else:  # one row whatever the counter: the lock, and the window if there is one
         one = select(literal(1).label("one")).subquery("one")
-        statement = select(*columns, with_lock).select_from(one).outerjoin(LimitCounter, live)
+        statement = select(*columns, _lock(lock)).select_from(one).outerjoin(LimitCounter, live)
     row = (await session.execute(statement)).one_or_none()
     if row is None or row[0] is None:
         return None
     return Window(int(row[0]), row[1], float(row[2]))
 
 
-async def lock(session: AsyncSession, with_lock: ColumnElement[Any]) -> None:
-    """Take an advisory lock (``peek``'s ``with_lock`` without a counter to read)."""
-    await session.execute(select(with_lock))
+async def take_lock(session: AsyncSession, lock: LockKey) -> None:
+    """Take an advisory transaction lock (``peek``'s ``lock`` without a counter to read)."""
+    await session.execute(select(_lock(lock)))
 
 
 async def unhit(session: AsyncSession, key: str, window_started_at: datetime) -> None:

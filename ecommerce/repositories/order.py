@@ -10,10 +10,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     bindparam,
-    cast,
     func,
     insert,
     or_,
@@ -122,7 +120,6 @@ def _insert_statement(capped: bool) -> Select[Order]:
         .outerjoin(line, line.order_id == order.id)
         .options(contains_eager(order.items.of_type(line)))
         .order_by(line.id)
-        .execution_options(populate_existing=True)
     )
 
 
@@ -144,15 +141,19 @@ async def add(
     shipping_method: str | None,
     shipping_price: int | None,
     discount_code: str | None,
-    pending_cap: int | None = None,
+    pending_cap: int | None,
 ) -> Order | None:
     """Insert a ``pending`` order with its snapshot (services/order_snapshot.py) and its
     lines, in one statement; the order with its lines.
 
     Every amount is required: they come from the pricing module, and an order must never
     get a total of its own making here. ``pending_cap``: insert only if the user has fewer
-    pending orders than this (None when they have that many already); exact when the
-    caller holds ``pending_lock`` (this statement's snapshot is taken after it).
+    pending orders than this (else None; required, so that no caller forgets it: None
+    for no cap). Exact only when the caller took ``pending_lock_key``'s lock in an
+    earlier statement of the transaction: under READ COMMITTED this statement's snapshot
+    is then taken after the lock was granted, so it sees every order committed by the
+    checkout that held it. Taking the lock inside this statement would not do: its
+    snapshot would be taken before the lock wait.
     """
     params: dict[str, Any] = {
         "user_id": user_id,
@@ -180,11 +181,11 @@ async def add(
     return result.unique().scalar_one_or_none()
 
 
-def pending_lock(user_id: int) -> ColumnElement[Any]:
+def pending_lock_key(user_id: int) -> tuple[int, int]:
     """The per-user transaction lock under which ``add``'s ``pending_cap`` is exact:
-    concurrent checkouts of one user insert one after the other."""
-    key = cast(user_id % 2_147_483_647, Integer)  # the two-int4 form; collisions only queue
-    return func.pg_advisory_xact_lock(_PENDING_LOCK, key)
+    concurrent checkouts of one user insert one after the other (the two-int4 form of
+    ``pg_advisory_xact_lock``; a collision of two users only makes them queue)."""
+    return _PENDING_LOCK, user_id % 2_147_483_647
 
 
 async def transition(
@@ -266,12 +267,15 @@ def _build_transition(
     order = aliased(Order, moved)
     statement = select(order)
     if with_items:
+        # The order as after the move, lines loaded, even if the session holds it already.
+        # Only here: refreshing a held order without its lines would unload them.
         statement = (
             statement.outerjoin(order.items)
             .options(contains_eager(order.items))
             .order_by(OrderLine.id)
+            .execution_options(populate_existing=True)
         )
-    return statement.execution_options(populate_existing=True)
+    return statement
 
 
 async def line_quantities(session: AsyncSession, order_id: int) -> list[tuple[int, int]]:

@@ -73,21 +73,24 @@ async def insert_order(
 
     A total above ECOMMERCE_MAX_ORDER_TOTAL is 422; past the declines allowed (card
     testing) the gateway is not even asked (429); an account with
-    ECOMMERCE_MAX_PENDING_ORDERS orders waiting for their payment is 429. The declines
-    are read and the per-user lock that makes the pending count exact is taken in one
-    round trip; the count is part of the insert.
+    ECOMMERCE_MAX_PENDING_ORDERS orders waiting for their payment is 429. These come
+    before the discount code's use is taken (a code used up by then is 409 after them).
+
+    One round trip reads the declines and takes the per-user lock that makes the pending
+    count exact; the count is the insert's own condition. The lock must stay a statement
+    of its own, before the insert (see ``orders.add``).
     """
     total = snapshot["total"]
     if total > settings.max_order_total:
         raise InvalidInput(
             f"The order total {total} is above the limit of {settings.max_order_total}"
         )
-    lock = None if user_id is None else orders.pending_lock(user_id)
+    lock = None if user_id is None else orders.pending_lock_key(user_id)
     if total > 0:
         who = payer(user_id, snapshot["email"])
-        await limits.check(session, limits.decline_limit(settings), who, with_lock=lock)
+        await limits.check(session, limits.decline_limit(settings), who, lock=lock)
     elif lock is not None:
-        await limit_repo.lock(session, lock)
+        await limit_repo.take_lock(session, lock)
     order = await orders.add(
         session,
         user_id=user_id,

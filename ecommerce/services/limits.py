@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.core.config import Settings
 from ecommerce.core.errors import TooManyRequests
 from ecommerce.repositories import limit as limit_repo
-from ecommerce.repositories.limit import Window
+from ecommerce.repositories.limit import LockKey, Window
 
 # One counted event in this many also deletes a batch of passed windows: the table stays
 # as small as the set of live windows without a job of its own.
@@ -99,12 +97,12 @@ async def check(
     limit: Limit,
     subject: str,
     *,
-    with_lock: ColumnElement[Any] | None = None,
+    lock: LockKey | None = None,
 ) -> None:
     """``TooManyRequests`` when ``subject`` used up its events in the live window.
 
-    ``with_lock``: an advisory lock the caller needs, taken in the same round trip."""
-    window = await limit_repo.peek(session, limit.key(subject), with_lock=with_lock)
+    ``lock``: an advisory transaction lock the caller needs, taken in the same round trip."""
+    window = await limit_repo.peek(session, limit.key(subject), lock=lock)
     if window is not None and window.hits >= limit.max_hits:
         raise limit.refuse(window)
 

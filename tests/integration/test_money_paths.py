@@ -18,6 +18,7 @@ from ecommerce.api.resources import Resources
 from ecommerce.core.config import Settings
 from ecommerce.core.errors import Conflict
 from ecommerce.models import Order, User
+from ecommerce.repositories import order as orders_repository
 from ecommerce.schemas.order import OrderCreate
 from ecommerce.services import checkout, order_state
 from ecommerce.services.order_state import OrderEvent
@@ -332,6 +333,7 @@ async def test_pending_orders_per_user_are_capped(
 async def test_the_pending_cap_is_exact_under_concurrent_checkouts(
     client: AsyncClient,
     admin_headers: dict[str, str],
+    customer_user: User,
     customer_headers: dict[str, str],
     admin_engine: AsyncEngine,
     fake_gateway: FakeGateway,
@@ -339,11 +341,30 @@ async def test_the_pending_cap_is_exact_under_concurrent_checkouts(
     # Every charge fails with an unknown outcome, so every order placed stays pending:
     # of 8 checkouts of one customer at once exactly max_pending_orders=2 get through.
     # Distinct products: no product row lock orders the checkouts, only the cap's own.
+    # The test holds the cap's lock until all 8 wait for it, then lets them race: without
+    # the lock, or with it taken inside the insert, more than 2 get through.
     products = [await new_product(client, admin_headers, stock=1) for _ in range(8)]
     await fake_gateway.set_fault("error", operations=["charge"], times=8)
-    answers = await asyncio.gather(
-        *(place(client, customer_headers, product["id"]) for product in products)
+    space, key = orders_repository.pending_lock_key(customer_user.id)
+    waiting = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND classid = :space AND objid = :key AND objsubid = 2"
     )
+    async with admin_engine.begin() as holder:
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                             {"space": space, "key": key})  # fmt: skip
+        placing = asyncio.gather(
+            *(place(client, customer_headers, product["id"]) for product in products)
+        )
+        async with admin_engine.connect() as watcher:
+            for _ in range(600):
+                count = (await watcher.execute(waiting, {"space": space, "key": key})).scalar()
+                if count == 8 or placing.done():
+                    break
+                await asyncio.sleep(0.05)
+        assert not placing.done(), "the checkouts did not wait for the pending-order lock"
+        assert count == 8
+    answers = await placing
     codes = sorted(answer.status_code for answer in answers)
     assert codes == [429] * 6 + [502] * 2, [answer.text for answer in answers]
     assert sorted((await order_statuses(admin_engine)).values()) == ["pending", "pending"]

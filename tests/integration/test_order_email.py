@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
 from tests.conftest import make_settings
-from tests.support.events import email_rows, eventually, place_paid_order
+from tests.support.auth import CUSTOMER_EMAIL
+from tests.support.events import email_rows, events_of, eventually, place_paid_order
+from tests.support.factories import new_product, order_body
 from tests.support.gateway import FakeGateway
 from tests.support.smtp import MailServer, html_body, mail_server, plain_body  # noqa: F401
 
@@ -91,3 +93,33 @@ class TestWithoutSmtp:
         logged = [r for r in caplog.records if r.name == "ecommerce.services.mailer"]
         assert len(logged) == 1
         assert f"thank you for your order {order['id']}" in logged[0].getMessage()
+
+
+@pytest.mark.parametrize("given", [None, "orders+shop@example.com"], ids=["account", "given"])
+async def test_the_confirmation_goes_to_the_order_address_else_the_accounts(
+    client: AsyncClient,
+    admin_headers: dict[str, str],
+    customer_headers: dict[str, str],
+    admin_engine: AsyncEngine,
+    mail_server: MailServer,  # noqa: F811
+    given: str | None,
+) -> None:
+    # The e-mail row is written by the event's own statement (repositories/event.py):
+    # its address, the customer's name and the order as the event carries it.
+    product = await new_product(client, admin_headers, stock=5, price=1250)
+    body = order_body((product["id"], 1)) | ({} if given is None else {"email": given})
+    placed = await client.post("/api/v1/orders", headers=customer_headers, json=body)
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    (message,) = await mail_server.wait_for(1)
+    assert str(message["To"]) == (given or CUSTOMER_EMAIL)
+    assert plain_body(message).startswith("Hello Customer,")
+    (row,) = await email_rows(admin_engine)
+    assert row.to_address == (given or CUSTOMER_EMAIL)
+    assert row.context["full_name"] == "Customer"
+    paid = [
+        event for event in await events_of(admin_engine, order["id"]) if event.type == "order.paid"
+    ]
+    assert row.context["order"] == paid[0].payload["data"]
+    assert row.context["order"]["id"] == order["id"]
+    assert row.context["order"]["status"] == "paid"
