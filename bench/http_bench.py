@@ -16,6 +16,9 @@ Environment (all optional):
     BENCH_WARMUP=2          seconds of unmeasured load before each scenario, per app
     BENCH_CONNECTIONS=64    wrk connections;  BENCH_THREADS=2  wrk threads
     BENCH_ROUNDS=1          service/baseline alternations per scenario
+    BENCH_PAUSE_MS=0        each wrk connection pauses this long between requests: an
+                            offered rate below saturation (connections / pause), where
+                            the loop-lag reading means blocking, not waiting for a CPU
     BENCH_SCENARIOS=by_id,list,search,checkout,mix   (any subset, in that order)
     BENCH_PROFILE=by_id     py-spy record one service worker during these scenarios;
                             the collapsed stacks and a summary go to .data/bench/

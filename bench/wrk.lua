@@ -7,6 +7,17 @@
 -- wrk thread, seeded apart. `done` prints one line, "BENCH_JSON {...}", for the harness.
 
 local mode, ids, tokens
+
+-- BENCH_PAUSE_MS: each connection waits this long after an answer before its next
+-- request, which bounds the offered rate (connections / pause) below what the machine
+-- serves, for readings that mean something only off saturation (event-loop lag).
+-- Defined only when asked: wrk then schedules a timer per request.
+local pause = tonumber(os.getenv("BENCH_PAUSE_MS") or "0") or 0
+if pause > 0 then
+  function delay()
+    return pause
+  end
+end
 local words = { "shirt", "mug", "lamp", "chair", "socks", "kettle", "scarf", "desk", "bottle", "pen" }
 local counter = 0
 local threads = {}

@@ -33,6 +33,7 @@ from ecommerce.api.endpoints import (
     webhooks,
 )
 from ecommerce.api.errors import install_error_handlers
+from ecommerce.api.fast_reads import ProductReadMiddleware
 from ecommerce.api.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from ecommerce.api.idempotency import install_replay_handler
 from ecommerce.api.middlewares import RequestIdMiddleware, TelemetryMiddleware
@@ -234,6 +235,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_replay_handler(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Innermost: the anonymous read by id skips only FastAPI's routing and dependencies.
+    by_id = next(
+        r for r in products.router.routes if getattr(r, "endpoint", None) is products.get_product
+    )
+    app.add_middleware(ProductReadMiddleware, route=by_id)
     app.add_middleware(BodyLimitMiddleware)  # innermost guard: its 413 gets a request id
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

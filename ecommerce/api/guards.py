@@ -120,12 +120,15 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS:
-                    if name.decode() not in headers:
-                        headers.append(name.decode(), value.decode())
+                # On the raw header list (names are lower-case bytes in ASGI): no
+                # MutableHeaders and no decoding on every answer.
+                raw = message.setdefault("headers", [])
+                if not isinstance(raw, list):
+                    raw = message["headers"] = list(raw)
+                present = {name.lower() for name, _ in raw}
+                raw.extend(header for header in SECURITY_HEADERS if header[0] not in present)
                 if private:
-                    headers["Cache-Control"] = "no-store"
+                    MutableHeaders(raw=raw)["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

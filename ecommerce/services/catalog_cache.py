@@ -41,6 +41,15 @@ class _Entry:
     expires: float
 
 
+def _compact(value: bytes) -> bytes:
+    """A copy of exactly ``len(value)`` bytes, for keeping.
+
+    orjson hands out its working buffer (4 KiB at least) as the bytes object: 10,000
+    cached products of ~300 bytes held 39 MiB, not 3 (tracemalloc, bench catalog).
+    """
+    return bytes(memoryview(value))
+
+
 class CatalogCache:
     def __init__(self, ttl: float, *, max_entries: int = MAX_ENTRIES) -> None:
         self.ttl = ttl
@@ -83,7 +92,7 @@ class CatalogCache:
         if generation == self._generation and self.active:
             if key not in entries and len(self._products) + len(self._pages) >= self.max_entries:
                 self._evict(entries is self._pages)
-            entries[key] = _Entry(value, now + self.ttl)
+            entries[key] = _Entry(_compact(value), now + self.ttl)
         return value
 
     def _evict(self, page: bool) -> None:
