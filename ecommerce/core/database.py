@@ -162,7 +162,14 @@ class Database:
             pooled = await conn.get_raw_connection()
             try:
                 yield pooled.driver_connection
-            except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+            except (
+                OSError,
+                asyncpg.InterfaceError,
+                asyncpg.PostgresConnectionError,
+                # A connection the server terminated under a statement can leave asyncpg's
+                # protocol mid-operation ("cannot switch to state ..."): it is as dead.
+                asyncpg.InternalClientError,
+            ):
                 pooled.invalidate()
                 raise ServiceUnavailable(
                     "The database connection was lost; retry shortly"
