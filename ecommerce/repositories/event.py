@@ -126,7 +126,10 @@ def _record_statement(with_email: bool) -> Select[Any]:
 
 
 def _email_insert(event: Any) -> Any:
-    """The order's e-mail: to its own address, else to its account's (no row if neither)."""
+    """The order's e-mail: to its own address, else to its account's (no row if neither).
+
+    The row ``repositories/email.add`` writes for any other message (pending, no attempt
+    yet, due now), written here inside the event's statement instead."""
     account = aliased(User)
     to_address = func.coalesce(bindparam("to_address", type_=String()), account.email)
     rows = (

@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ecommerce.core.config import Settings
 from tests.conftest import make_settings
 from tests.support.auth import CUSTOMER_EMAIL
-from tests.support.events import email_rows, events_of, eventually, place_paid_order
+from tests.support.events import (
+    delivering_settings,
+    email_rows,
+    events_of,
+    eventually,
+    place_paid_order,
+)
 from tests.support.factories import new_product, order_body
 from tests.support.gateway import FakeGateway
 from tests.support.smtp import MailServer, html_body, mail_server, plain_body  # noqa: F401
@@ -23,12 +29,10 @@ def settings(
     fake_gateway: FakeGateway,
     mail_server: MailServer,  # noqa: F811
 ) -> Settings:
-    return make_settings(
+    return delivering_settings(
         database_url,
-        payment_gateway_url=fake_gateway.url,
-        payment_gateway_api_key=fake_gateway.api_key,
-        worker_in_process=True,
-        smtp_url=mail_server.url,
+        fake_gateway,
+        mail_server,
         mail_retry_base_seconds=0.1,
     )
 

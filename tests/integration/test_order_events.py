@@ -14,10 +14,10 @@ from ecommerce.core.config import Settings
 from ecommerce.models import EventType
 from ecommerce.repositories import order as order_repository
 from ecommerce.services.events import record_order_event
-from tests.conftest import make_settings
 from tests.support.carts import address, cart_with, new_zone
 from tests.support.events import (
     create_webhook,
+    delivering_settings,
     delivery_settled,
     email_rows,
     events_of,
@@ -39,12 +39,10 @@ def settings(
     fake_gateway: FakeGateway,
     mail_server: MailServer,  # noqa: F811
 ) -> Settings:
-    return make_settings(
+    return delivering_settings(
         database_url,
-        payment_gateway_url=fake_gateway.url,
-        payment_gateway_api_key=fake_gateway.api_key,
-        worker_in_process=True,
-        smtp_url=mail_server.url,
+        fake_gateway,
+        mail_server,
         webhook_retry_base_seconds=0.1,
     )
 

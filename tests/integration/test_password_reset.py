@@ -12,8 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecommerce.core.config import Settings
-from tests.conftest import make_settings
-from tests.support.events import email_rows, eventually
+from tests.support.events import delivering_settings, email_rows, eventually
 from tests.support.gateway import FakeGateway
 from tests.support.smtp import MailServer, html_body, mail_server, plain_body  # noqa: F401
 
@@ -30,12 +29,10 @@ def settings(
     fake_gateway: FakeGateway,
     mail_server: MailServer,  # noqa: F811
 ) -> Settings:
-    return make_settings(
+    return delivering_settings(
         database_url,
-        payment_gateway_url=fake_gateway.url,
-        payment_gateway_api_key=fake_gateway.api_key,
-        worker_in_process=True,
-        smtp_url=mail_server.url,
+        fake_gateway,
+        mail_server,
         password_reset_max_requests=3,
         password_reset_url="https://shop.example.com/reset",
     )

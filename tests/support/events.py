@@ -10,8 +10,27 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ecommerce.core.config import Settings
 from ecommerce.models import EmailMessage, Event, job_table
+from tests.conftest import make_settings
+from tests.support.gateway import FakeGateway
 from tests.support.shop import new_customer, new_product, order_body
+from tests.support.smtp import MailServer
+
+
+def delivering_settings(
+    database_url: str, fake_gateway: FakeGateway, mail_server: MailServer, **overrides: Any
+) -> Settings:
+    """Settings of a test that sees events through: the fake gateway, the job consumers
+    in process and a real SMTP server."""
+    return make_settings(
+        database_url,
+        payment_gateway_url=fake_gateway.url,
+        payment_gateway_api_key=fake_gateway.api_key,
+        worker_in_process=True,
+        smtp_url=mail_server.url,
+        **overrides,
+    )
 
 
 async def create_webhook(
