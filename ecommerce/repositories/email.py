@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.models import EmailMessage, EmailStatus
@@ -36,21 +36,28 @@ async def add(
     return message
 
 
-async def claim(session: AsyncSession, message_id: int, lease: timedelta) -> EmailMessage | None:
-    """Take a pending message no other consumer holds, for ``lease``; ``None`` if not."""
+# A message's claim and its attempt are UPDATEs of the table, not of the entity: one of
+# each per e-mail sent, and the ORM's bookkeeping of objects such an UPDATE might change
+# cost more CPU than the statement (nothing holds the message as an object meanwhile).
+_messages = cast(Table, EmailMessage.__table__)
+
+
+async def claim(session: AsyncSession, message_id: int, lease: timedelta) -> Row[Any] | None:
+    """Take a pending message no other consumer holds, for ``lease``: its row (every column
+    as before the claim's own change), or ``None``."""
+    table = _messages.c
     statement = (
-        update(EmailMessage)
+        update(_messages)
         .where(
-            EmailMessage.id == message_id,
-            EmailMessage.status == EmailStatus.PENDING,
-            or_(EmailMessage.locked_until.is_(None), EmailMessage.locked_until < func.now()),
-            or_(EmailMessage.next_attempt_at.is_(None), EmailMessage.next_attempt_at <= func.now()),
+            table.id == message_id,
+            table.status == EmailStatus.PENDING,
+            or_(table.locked_until.is_(None), table.locked_until < func.now()),
+            or_(table.next_attempt_at.is_(None), table.next_attempt_at <= func.now()),
         )
         .values(locked_until=func.now() + lease)
-        .returning(EmailMessage)
-        .execution_options(populate_existing=True)
+        .returning(*_messages.c)
     )
-    return (await session.scalars(statement)).one_or_none()
+    return (await session.execute(statement)).one_or_none()
 
 
 async def record_attempt(
@@ -64,7 +71,7 @@ async def record_attempt(
 ) -> None:
     """Count one attempt; ``delay`` (pending only) is measured from the database's now."""
     values: dict[str, Any] = {
-        "attempts": EmailMessage.attempts + 1,
+        "attempts": _messages.c.attempts + 1,
         "status": status,
         "last_error": error[:500] if error else None,
         "next_attempt_at": func.now() + delay if delay is not None else None,
@@ -73,9 +80,7 @@ async def record_attempt(
     }
     if forget_context:
         values["context"] = {}
-    await session.execute(
-        update(EmailMessage).where(EmailMessage.id == message_id).values(**values)
-    )
+    await session.execute(update(_messages).where(_messages.c.id == message_id).values(**values))
 
 
 async def overdue_pending(

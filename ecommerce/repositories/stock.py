@@ -1,5 +1,5 @@
 """Stock reservations: the products locked in product-id order, then one conditional
-UPDATE for every line.
+UPDATE for all the lines.
 
 Locking in id order makes two orders over the same products lock their rows in the same
 order, so they never deadlock; the condition makes overselling impossible whatever the
@@ -9,8 +9,11 @@ concurrency.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import cast
 
-from sqlalchemy import BigInteger, Integer, column, func, select, update, values
+from sqlalchemy import BigInteger, Integer, Table, Update, bindparam, column, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.models import Product
@@ -43,21 +46,43 @@ async def reserve_locked(session: AsyncSession, lines: Sequence[tuple[int, int]]
 
     For rows the caller locked already (``FOR UPDATE``, in product-id order), so no lock
     is taken here in another order; the condition still guards against overselling.
-    False when any line lacks stock: the caller must roll the transaction back.
+    False when any line lacks stock: the caller must roll the transaction back. The
+    caller's Product objects keep the stock they were read with.
     """
     if not lines:
         return True
-    wanted = values(
-        column("product_id", BigInteger), column("quantity", Integer), name="wanted"
-    ).data(list(lines))
     result = await session.execute(
-        update(Product)
-        .where(
-            Product.id == wanted.c.product_id,
-            Product.is_active.is_(True),
-            Product.stock >= wanted.c.quantity,
-        )
-        .values(stock=Product.stock - wanted.c.quantity, updated_at=func.now())
-        .returning(Product.id)
+        _reserve_statement(),
+        {
+            "product_ids": [product_id for product_id, _ in lines],
+            "quantities": [quantity for _, quantity in lines],
+        },
     )
     return len(result.all()) == len(lines)
+
+
+@cache
+def _reserve_statement() -> Update:
+    """Built once: the lines come as two arrays, so one SQL text (one cached compilation,
+    one prepared statement) serves any number of lines. A VALUES list of the lines
+    themselves was compiled again for every checkout (it has no cache key). On the
+    table, not the entity: no ORM bookkeeping of objects the UPDATE might change."""
+    table = cast(Table, Product.__table__)
+    wanted = (
+        func.unnest(
+            bindparam("product_ids", type_=ARRAY(BigInteger)),
+            bindparam("quantities", type_=ARRAY(Integer)),
+        )
+        .table_valued(column("product_id", BigInteger), column("quantity", Integer))
+        .render_derived("wanted")
+    )
+    return (
+        update(table)
+        .where(
+            table.c.id == wanted.c.product_id,
+            table.c.is_active.is_(True),
+            table.c.stock >= wanted.c.quantity,
+        )
+        .values(stock=table.c.stock - wanted.c.quantity, updated_at=func.now())
+        .returning(table.c.id)
+    )
