@@ -6,14 +6,23 @@ product rows by id, the same first page of 20 (and the same ``q`` search), the s
 JSON bytes give or take key order. No auth, no logging, no metrics, no ORM: what is
 left is the price of HTTP, FastAPI routing, one query and one ``orjson.dumps``.
 
+With BASELINE_LAG_DIR set, each worker also runs the service's event-loop lag sampler
+(a timer every BASELINE_LAG_INTERVAL seconds, how late it fires) and appends
+``<monotonic time> <lag>`` lines to ``<dir>/<pid>.lag``: the same reading under the same
+load, from an app that does nothing but serve, so the harness can tell what part of the
+service's lag is the machine.
+
     BASELINE_DATABASE_URL=postgresql://... gunicorn --pythonpath bench baseline:app \\
         -k uvicorn_worker.UvicornWorker -w 2
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,13 +57,32 @@ def _cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
 
 
+async def _sample_lag(directory: str, interval: float) -> None:
+    """As ecommerce.core.metrics.sample_runtime: sleep, record how late the loop woke us.
+    Line-buffered appends of a few bytes, ten a second: nothing the loop would notice."""
+    loop = asyncio.get_running_loop()
+    with open(os.path.join(directory, f"{os.getpid()}.lag"), "a", buffering=1) as out:
+        while True:
+            scheduled = loop.time() + interval
+            await asyncio.sleep(interval)
+            out.write(f"{time.monotonic():.6f} {loop.time() - scheduled:.6f}\n")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     size = int(os.environ.get("BASELINE_POOL_SIZE", "10"))
     pool = await asyncpg.create_pool(_dsn(), min_size=size, max_size=size)
+    sampler = None
+    if os.environ.get("BASELINE_LAG_DIR"):
+        interval = float(os.environ.get("BASELINE_LAG_INTERVAL", "0.1"))
+        sampler = asyncio.create_task(_sample_lag(os.environ["BASELINE_LAG_DIR"], interval))
     try:
         yield {"pool": pool}
     finally:
+        if sampler is not None:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
         await pool.close()
 
 

@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ecommerce.core.config import FAKE_GATEWAY_API_KEY, Settings
 from ecommerce.core.embedded_postgres import ensure_database
+from ecommerce.core.metrics import LOOP_LAG_BUCKETS, LOOP_LAG_INTERVAL
 from ecommerce.core.security import create_access_token, hash_password
 from ecommerce.launcher import migrate
 
@@ -213,9 +214,19 @@ def start_service(
     return _spawn(name, args, env, port, "/health/ready")
 
 
+BASELINE_LAG_DIR = WORK / "baseline-lag"
+
+
 def start_baseline(url: str) -> Server:
     port = free_port()
-    env = {**os.environ, "BASELINE_DATABASE_URL": url}
+    shutil.rmtree(BASELINE_LAG_DIR, ignore_errors=True)
+    BASELINE_LAG_DIR.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "BASELINE_DATABASE_URL": url,
+        "BASELINE_LAG_DIR": str(BASELINE_LAG_DIR),
+        "BASELINE_LAG_INTERVAL": str(LOOP_LAG_INTERVAL),
+    }
     args = [
         sys.executable, "-m", "gunicorn", "baseline:app",
         "--pythonpath", str(ROOT / "bench"),
@@ -273,6 +284,20 @@ def loop_lag_buckets(server: Server) -> dict[float, float]:
                 bound = float(sample.labels["le"])
                 buckets[bound] = buckets.get(bound, 0.0) + sample.value
     return buckets
+
+
+def baseline_lag_buckets(since: float, until: float) -> dict[float, float]:
+    """The baseline's lag samples taken between two ``time.monotonic()`` readings, in the
+    service's buckets (cumulative, as a scrape gives them), so one ``quantile`` reads both."""
+    samples: list[float] = []
+    for path in BASELINE_LAG_DIR.glob("*.lag"):
+        for line in path.read_text().splitlines():
+            at, _, lag = line.partition(" ")
+            with contextlib.suppress(ValueError):
+                if since <= float(at) <= until:
+                    samples.append(float(lag))
+    bounds = [*LOOP_LAG_BUCKETS, float("inf")]
+    return {bound: float(sum(1 for lag in samples if lag <= bound)) for bound in bounds}
 
 
 def quantile(before: dict[float, float], after: dict[float, float], q: float) -> float | None:

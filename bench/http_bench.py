@@ -8,8 +8,10 @@ products, 300 customers with tokens), starts the fake gateway, the service under
 gunicorn with 2 uvicorn workers, and ``bench/baseline.py`` under the same gunicorn
 settings, then drives each scenario with wrk from its own process on 127.0.0.1,
 service and baseline in turn so both see the same (shared, noisy) machine. Per run:
-requests/s, p50/p90/p99, non-2xx answers, the ratio service/baseline; for the service
-also the event-loop lag p99 (from /metrics) and each worker's peak RSS.
+requests/s, p50/p90/p99, non-2xx answers, the ratio service/baseline, the event-loop
+lag p99 (the service's from /metrics; the baseline runs the same sampler), each
+worker's peak RSS, and the CPU milliseconds per request by process group
+(bench/cpu_use.py).
 
 Environment (all optional):
     BENCH_DURATION=10       seconds per measured run
@@ -24,7 +26,8 @@ Environment (all optional):
                             the collapsed stacks and a summary go to .data/bench/
     BENCH_SERVICE_ENV="ECOMMERCE_X=1 ..."  extra settings for the service
     BENCH_CACHE_OFF=1       also run the read scenarios against a second service with
-                            the catalog cache off (ECOMMERCE_CATALOG_CACHE_TTL=0); 0 skips
+                            the catalog cache off (ECOMMERCE_CATALOG_CACHE_TTL=0, and no
+                            job consumers of its own); 0 skips
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ import sys
 import time
 from dataclasses import dataclass
 
+import cpu_use
 import harness
 import profiling
+from cpu_use import CpuUse
 from harness import Data, RssPeaks, Server
 
 MB = 1024 * 1024
@@ -73,6 +78,7 @@ class Result:
     socket_errors: int
     lag_p99: float | None = None
     rss: dict[int, int] | None = None
+    cpu_ms: dict[str, float] | None = None  # CPU milliseconds per request, by group
 
 
 def env_int(name: str, default: int) -> int:
@@ -91,24 +97,38 @@ def wrk(wrk_path: str, server: Server, mode: str, seconds: int, data: Data) -> d
     return harness.parse_wrk(done.stdout)
 
 
-def measure(wrk_path: str, server: Server, scenario: str, data: Data, *, service: bool) -> Result:
+def measure(
+    wrk_path: str,
+    server: Server,
+    scenario: str,
+    data: Data,
+    *,
+    service: bool,
+    groups: dict[str, int],
+) -> Result:
+    """One wrk run against ``server``; ``groups``: every process tree whose CPU is counted."""
     seconds = env_int("BENCH_DURATION", 10)
     lag_before = harness.loop_lag_buckets(server) if service else {}
     rss = RssPeaks(server)
+    cpu = CpuUse(groups)
     profile = None
     if service and scenario in os.environ.get("BENCH_PROFILE", "").split(","):
         profile = profiling.start(server.workers()[0].pid, scenario, seconds)
-    with rss.sampling():
+    started = time.monotonic()
+    with rss.sampling(), cpu.measuring():
         raw = wrk(wrk_path, server, scenario, seconds, data)
+    ended = time.monotonic()
     if profile is not None:
         profiling.finish(profile)
-    lag = None
+    time.sleep(LAG_SETTLE)  # the samplers' last tick of the run is recorded
     if service:
-        time.sleep(LAG_SETTLE)  # the sampler's last tick of the run lands in the histogram
         lag = harness.quantile(lag_before, harness.loop_lag_buckets(server), 0.99)
+    else:
+        lag = harness.quantile({}, harness.baseline_lag_buckets(started, ended), 0.99)
     return Result(
         scenario=scenario,
         target=server.name,
+        cpu_ms=cpu.per_request(raw["requests"]),
         rps=raw["requests"] / (raw["duration_us"] / 1e6),
         p50=raw["p50_us"] / 1000,
         p90=raw["p90_us"] / 1000,
@@ -120,7 +140,7 @@ def measure(wrk_path: str, server: Server, scenario: str, data: Data, *, service
     )
 
 
-LAG_SETTLE = 0.6
+LAG_SETTLE = 0.3
 
 
 def print_row(result: Result, reference: float | None) -> None:
@@ -132,6 +152,8 @@ def print_row(result: Result, reference: float | None) -> None:
         f"{result.p99:8.1f} {result.non2xx:7d} {result.socket_errors:6d}  {ratio}  {lag}  {rss}",
         flush=True,
     )
+    if result.cpu_ms:
+        print(f"  {'':<12} cpu ms/req: {cpu_use.describe(result.cpu_ms, result.target)}")
 
 
 def header() -> None:
@@ -143,13 +165,18 @@ def header() -> None:
 
 
 def run_scenarios(
-    wrk_path: str, services: list[Server], baseline: Server, data: Data
+    wrk_path: str, services: list[Server], baseline: Server, data: Data, gateway: Server
 ) -> list[Result]:
     wanted = os.environ.get("BENCH_SCENARIOS", ",".join(SCENARIOS)).split(",")
     rounds = env_int("BENCH_ROUNDS", 1)
     warmup = env_int("BENCH_WARMUP", 2)
     results: list[Result] = []
     baseline_by_id: float | None = None
+    groups = {server.name: server.process.pid for server in [*services, baseline, gateway]}
+
+    def run(server: Server, key: str, service: bool) -> Result:
+        return measure(wrk_path, server, key, data, service=service, groups=groups)
+
     for key in (k for k in SCENARIOS if k in wanted):
         scenario = SCENARIOS[key]
         print(f"\n{scenario.title}", flush=True)
@@ -162,11 +189,11 @@ def run_scenarios(
         for _ in range(rounds):
             base: Result | None = None
             if scenario.baseline:  # measured first within the round, so a ratio is ready
-                base = measure(wrk_path, baseline, key, data, service=False)
+                base = run(baseline, key, False)
                 if key == "by_id":
                     baseline_by_id = base.rps
             for service in measured:
-                result = measure(wrk_path, service, key, data, service=True)
+                result = run(service, key, True)
                 results.append(result)
                 print_row(result, base.rps if base else baseline_by_id)
             if base is not None:
@@ -200,16 +227,22 @@ def main() -> int:
             f"{env_int('BENCH_DURATION', 10)} s per run; CPUs: {os.cpu_count()}",
             flush=True,
         )
-        run_scenarios(wrk_path, services, baseline, data)
+        run_scenarios(wrk_path, services, baseline, data, gateway)
     finally:
         for server in reversed(started):
             server.stop()
     print("\nratio: service req/s over the baseline's for the same route (checkout and mix:")
-    print("over the baseline's by id); lag99: event_loop_lag_seconds p99 during the run.")
+    print("over the baseline's by id); lag99: event_loop_lag_seconds p99 during the run (the")
+    print("baseline runs the same sampler); cpu ms/req: CPU time per request of each app's")
+    print("processes (workers and their job consumers), PostgreSQL, the fake gateway, and the")
+    print("whole machine (wrk included): at saturation 1000 x CPUs / machine is the ceiling.")
     return 0
 
 
-CACHE_OFF = {"ECOMMERCE_CATALOG_CACHE_TTL": "0"}
+# The second service is there for the reads without the cache. It runs no job consumers:
+# the service under test is a deployment of 2 workers with theirs; two more consumers on
+# the same queue would take part of its checkouts' e-mails (and poll for the rest).
+CACHE_OFF = {"ECOMMERCE_CATALOG_CACHE_TTL": "0", "ECOMMERCE_WORKER_IN_PROCESS": "false"}
 
 if __name__ == "__main__":
     sys.exit(main())
