@@ -3,6 +3,7 @@ database): a route that looks at the caller takes the session that waits for it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,3 +38,21 @@ def test_the_caller_session_settles_the_caller_first() -> None:
     route = next(r for r in ROUTES if r.path == "/api/v1/orders" and r.name == "list_orders")
     calls = set(_calls(route.dependant))
     assert {get_caller_session, get_optional_user} <= calls
+
+
+def _runs_on_the_loop(call: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call):
+        return True
+    # An instance with an async __call__ (a security scheme such as OAuth2PasswordBearer);
+    # a class is not one: FastAPI builds it in the thread pool (its __init__ is sync).
+    method = None if inspect.isclass(call) else getattr(call, "__call__", None)  # noqa: B004
+    return method is not None and inspect.iscoroutinefunction(method)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{sorted(r.methods)} {r.path}")
+def test_every_route_and_dependency_runs_on_the_event_loop(route: APIRoute) -> None:
+    # A plain def (or a class) is solved through Starlette's thread pool: a thread hand-off
+    # per request, and 40 threads shared by every request of the worker (issue 11).
+    assert _runs_on_the_loop(route.endpoint), f"{route.name} is not async"
+    for call in _calls(route.dependant):
+        assert _runs_on_the_loop(call), f"{route.name}: {call!r} runs in the thread pool"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Form, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ecommerce.api.dependencies import DatabaseDep, SettingsDep
@@ -45,6 +45,27 @@ async def register_user(data: UserCreate, database: DatabaseDep, _: ClientLimite
     return await user_service.register(database, data)
 
 
+async def password_form(
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form(json_schema_extra={"format": "password"})],
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    scope: Annotated[str, Form()] = "",
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+) -> OAuth2PasswordRequestForm:
+    """The OAuth2 password form's fields, as ``OAuth2PasswordRequestForm`` declares them,
+    solved on the event loop: as a dependency the class itself is built in the thread
+    pool (its ``__init__`` is sync), a thread hand-off for every sign-in."""
+    return OAuth2PasswordRequestForm(
+        grant_type=grant_type,
+        username=username,
+        password=password,
+        scope=scope,
+        client_id=client_id,
+        client_secret=client_secret,
+    )
+
+
 @router.post(
     "/token",
     response_model=Token,
@@ -57,7 +78,7 @@ async def register_user(data: UserCreate, database: DatabaseDep, _: ClientLimite
     responses=error_responses(NotAuthenticated, TooManyRequests, Overloaded),
 )
 async def create_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[OAuth2PasswordRequestForm, Depends(password_form)],
     database: DatabaseDep,
     settings: SettingsDep,
     _: ClientLimited,

@@ -78,7 +78,7 @@ def parse_if_match(value: str) -> cart_service.Versions:
     return versions
 
 
-def get_if_match(
+async def get_if_match(  # async: a plain def is solved in the thread pool
     if_match: Annotated[
         str | None,
         Header(
