@@ -122,6 +122,14 @@ def post_fork(server: Any, worker: Any) -> None:
     os.environ[RECYCLE_ENV] = f"{_recycle_requests},{_recycle_jitter},{keepalive}"
 
 
+def post_worker_init(worker: Any) -> None:
+    """In each worker, once it has imported the app and before it serves: start-up's
+    objects out of the garbage collector's full passes (core/heap.py)."""
+    from ecommerce.core.heap import freeze_startup_objects
+
+    freeze_startup_objects()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """In the master, after a worker exited: forget its live gauges, count the exit."""
     # Imported here, after on_starting exported PROMETHEUS_MULTIPROC_DIR.
