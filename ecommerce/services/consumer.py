@@ -135,8 +135,9 @@ class Consumer:
                 await self._run_once()
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
                 # The database is away (or restarting): no stack, it says nothing more.
+                # InterfaceError: asyncpg's "connection is closed" once the server went.
                 logger.warning(
                     "job consumer lost the database (%s); retrying in %.0f s",
                     type(error).__name__,
