@@ -18,7 +18,8 @@ import psutil
 
 
 def _tree_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its live descendants."""
+    """CPU seconds (user + system) of a process and its live descendants (the bench
+    turns worker recycling off, so no worker's time leaves with it mid-run)."""
     try:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
@@ -44,8 +45,9 @@ def _postgres_seconds() -> float:
 
 
 def _machine_seconds() -> float:
+    # Not steal or guest (guest time is counted in user already); no iowait (idle).
     times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
 
 
 @dataclass

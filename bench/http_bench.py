@@ -117,14 +117,16 @@ def measure(
     started = time.monotonic()
     with rss.sampling(), cpu.measuring():
         raw = wrk(wrk_path, server, scenario, seconds, data)
-    ended = time.monotonic()
     if profile is not None:
         profiling.finish(profile)
     time.sleep(LAG_SETTLE)  # the samplers' last tick of the run is recorded
+    # Both windows run from before the load to after the settle: the same few idle
+    # samples at either end for the service (scrape to scrape) and the baseline.
     if service:
         lag = harness.quantile(lag_before, harness.loop_lag_buckets(server), 0.99)
     else:
-        lag = harness.quantile({}, harness.baseline_lag_buckets(started, ended), 0.99)
+        window = harness.baseline_lag_buckets(started, time.monotonic())
+        lag = harness.quantile({}, window, 0.99)
     return Result(
         scenario=scenario,
         target=server.name,

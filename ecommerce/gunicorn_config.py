@@ -125,8 +125,11 @@ def post_fork(server: Any, worker: Any) -> None:
 def post_worker_init(worker: Any) -> None:
     """In each worker, once it has imported the app and before it serves: start-up's
     objects out of the garbage collector's full passes (core/heap.py)."""
+    from sqlalchemy.orm import configure_mappers
+
     from ecommerce.core.heap import freeze_startup_objects
 
+    configure_mappers()  # else done by the first query, and its objects left unfrozen
     freeze_startup_objects()
 
 

@@ -100,7 +100,13 @@ def _stop_accepting() -> None:
 
     from uvicorn import Server
 
-    for candidate in gc.get_objects():
-        if isinstance(candidate, Server):
-            for listener in getattr(candidate, "servers", []):
-                listener.close()
+    # Objects frozen at start-up (core/heap.py) are not in gc.get_objects(): the server
+    # may be among them, depending on when the worker class made it. The worker exits
+    # soon, so nothing is lost by letting the collector see them again.
+    gc.unfreeze()
+    servers = [candidate for candidate in gc.get_objects() if isinstance(candidate, Server)]
+    if not servers:
+        logger.warning("worker %s: no uvicorn server found; it accepts until it exits", os.getpid())
+    for server in servers:
+        for listener in getattr(server, "servers", []):
+            listener.close()

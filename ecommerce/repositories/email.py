@@ -43,8 +43,8 @@ _messages = cast(Table, EmailMessage.__table__)
 
 
 async def claim(session: AsyncSession, message_id: int, lease: timedelta) -> Row[Any] | None:
-    """Take a pending message no other consumer holds, for ``lease``: its row (every column
-    as before the claim's own change), or ``None``."""
+    """Take a pending message no other consumer holds, for ``lease``: its row as after the
+    claim (``locked_until`` is the new lease), or ``None``."""
     table = _messages.c
     statement = (
         update(_messages)

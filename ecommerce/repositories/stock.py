@@ -46,8 +46,10 @@ async def reserve_locked(session: AsyncSession, lines: Sequence[tuple[int, int]]
 
     For rows the caller locked already (``FOR UPDATE``, in product-id order), so no lock
     is taken here in another order; the condition still guards against overselling.
-    False when any line lacks stock: the caller must roll the transaction back. The
-    caller's Product objects keep the stock they were read with.
+    False when any line lacks stock: the caller must roll the transaction back. Product
+    ids must be distinct (PostgreSQL updates a row once per statement; both callers
+    merge lines by product). The caller's Product objects keep the stock they were read
+    with.
     """
     if not lines:
         return True

@@ -156,7 +156,7 @@ def test_histograms_are_labelled_by_route_template(server: Server) -> None:
 
 
 def test_pool_gauges_and_loop_lag_cover_every_worker(server: Server) -> None:
-    # Every worker samples its loop every 0.5 s from start-up.
+    # Every worker samples its loop every 0.1 s from start-up.
     wait_for(lambda: (value(server.scrape(), "event_loop_lag_seconds_count") or 0) >= 2)
     samples = server.scrape()
     assert labels_of(samples, "db_pool_connections", "state") == {

@@ -202,7 +202,7 @@ async def test_gateway_requests_are_observed_by_operation_and_outcome(
 
 async def test_event_loop_lag_measures_a_blocked_loop(client: AsyncClient) -> None:
     before = await scrape(client)
-    # The app shares this event loop: block it well past the sampler's 0.5 s tick...
+    # The app shares this event loop: block it well past the sampler's 0.1 s tick...
     time.sleep(1.5)
     # ...then let the sampler wake up (late) and record.
     for _ in range(50):

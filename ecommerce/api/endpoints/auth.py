@@ -46,9 +46,10 @@ async def register_user(data: UserCreate, database: DatabaseDep, _: ClientLimite
 
 
 async def password_form(
+    *,
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
     username: Annotated[str, Form()],
     password: Annotated[str, Form(json_schema_extra={"format": "password"})],
-    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
     scope: Annotated[str, Form()] = "",
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
