@@ -18,6 +18,7 @@ from ecommerce.api.recycle import RECYCLE_ENV
 from ecommerce.core.config import Settings
 from ecommerce.core.logging import gunicorn_log_config
 from ecommerce.launcher import (
+    connections_per_worker,
     database_max_connections,
     pool_capacity_problem,
     prepare_environment,
@@ -109,10 +110,9 @@ def check_pool_capacity(server: Any, settings: Settings) -> None:
     if problem:
         server.log.warning(problem)
     else:
-        per_worker = settings.db_pool_size + settings.db_max_overflow
         server.log.info(
             "database pools need at most %d of max_connections %d",
-            server.cfg.workers * per_worker,
+            server.cfg.workers * connections_per_worker(settings),
             max_connections,
         )
 

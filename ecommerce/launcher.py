@@ -114,17 +114,34 @@ def database_max_connections(database_url: str, timeout: float = 10.0) -> int:
     return asyncio.run(_max_connections(database_url, timeout))
 
 
+def dedicated_connections(settings: Settings) -> dict[str, int]:
+    """The connections a web worker holds outside its pool, by what holds them."""
+    held = {}
+    if settings.catalog_cache_ttl > 0:
+        held["catalog LISTEN"] = 1  # main.catalog_listener
+    if settings.worker_in_process:
+        held["job consumer"] = 1  # services/consumer.py
+    return held
+
+
+def connections_per_worker(settings: Settings) -> int:
+    """What one web worker may open: its full pool and its dedicated connections."""
+    pool = settings.db_pool_size + settings.db_max_overflow
+    return pool + sum(dedicated_connections(settings).values())
+
+
 def pool_capacity_problem(settings: Settings, workers: int, max_connections: int) -> str | None:
-    """Why ``workers`` pools cannot all fill up within ``max_connections``, or None."""
-    per_worker = settings.db_pool_size + settings.db_max_overflow
-    needed = workers * per_worker
+    """Why ``workers`` workers, pools full, cannot all connect within ``max_connections``,
+    or None."""
+    needed = workers * connections_per_worker(settings)
     if needed <= max_connections:
         return None
+    extra = "".join(f" + {n} {name}" for name, n in dedicated_connections(settings).items())
     return (
         f"database pools may need {needed} connections ({workers} workers x "
         f"(ECOMMERCE_DB_POOL_SIZE {settings.db_pool_size} + ECOMMERCE_DB_MAX_OVERFLOW "
-        f"{settings.db_max_overflow})) but PostgreSQL max_connections is {max_connections}; "
-        "lower the workers or the pool, or raise max_connections"
+        f"{settings.db_max_overflow}{extra})) but PostgreSQL max_connections is "
+        f"{max_connections}; lower the workers or the pool, or raise max_connections"
     )
 
 

@@ -198,7 +198,8 @@ async def test_pool_too_big_for_the_database_is_warned(
 ) -> None:
     async with admin_engine.connect() as conn:
         max_connections = int(await conn.scalar(text("SHOW max_connections")))
-    needed = WORKERS * (POOL_SIZE + MAX_OVERFLOW)
+    # Each worker's full pool, its catalog LISTEN and its job consumer (both on here).
+    needed = WORKERS * (POOL_SIZE + MAX_OVERFLOW + 2)
     assert needed > max_connections
     warnings = [
         line
@@ -208,6 +209,7 @@ async def test_pool_too_big_for_the_database_is_warned(
     assert len(warnings) == 1, warnings
     message = warnings[0]["message"]
     assert f"need {needed} connections" in message
+    assert "+ 1 catalog LISTEN + 1 job consumer" in message
     assert f"max_connections is {max_connections}" in message
 
 

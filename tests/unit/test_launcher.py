@@ -54,9 +54,32 @@ def test_without_configuration_a_private_directory_is_made_and_exported(
 
 def test_pool_capacity_problem_names_both_numbers() -> None:
     # Nothing connects: the check is arithmetic on the settings and the given maximum.
-    fits = make_settings(UNUSED_URL, db_pool_size=5, db_max_overflow=5)
+    fits = make_settings(
+        UNUSED_URL,
+        db_pool_size=5,
+        db_max_overflow=5,
+        catalog_cache_ttl=0,
+        worker_in_process=False,
+    )
     assert pool_capacity_problem(fits, workers=5, max_connections=100) is None
     assert pool_capacity_problem(fits, workers=10, max_connections=100) is None
     problem = pool_capacity_problem(fits, workers=11, max_connections=100)
     assert problem is not None
     assert "need 110 connections" in problem and "max_connections is 100" in problem
+
+
+def test_a_workers_listen_and_consumer_connections_count_too() -> None:
+    # Each web worker holds one LISTEN connection for the catalog cache and one for its
+    # job consumer beside its pool: 10 workers of 5 + 5 need 120, not 100.
+    settings = make_settings(
+        UNUSED_URL,
+        db_pool_size=5,
+        db_max_overflow=5,
+        catalog_cache_ttl=60,
+        worker_in_process=True,
+    )
+    assert pool_capacity_problem(settings, workers=8, max_connections=100) is None
+    problem = pool_capacity_problem(settings, workers=10, max_connections=100)
+    assert problem is not None
+    assert "need 120 connections" in problem
+    assert "+ 1 catalog LISTEN + 1 job consumer" in problem
