@@ -58,7 +58,7 @@ def _cursor(last_id: int) -> str:
 
 
 async def _sample_lag(directory: str, interval: float) -> None:
-    """As ecommerce.core.metrics.sample_runtime: sleep, record how late the loop woke us.
+    """As ecommerce.core.runtime_sampler.sample_runtime: sleep, record how late the loop woke us.
     Line-buffered appends of a few bytes, ten a second: nothing the loop would notice."""
     loop = asyncio.get_running_loop()
     with open(os.path.join(directory, f"{os.getpid()}.lag"), "a", buffering=1) as out:

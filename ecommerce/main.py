@@ -44,8 +44,9 @@ from ecommerce.core.config import Settings, load_settings
 from ecommerce.core.database import Database
 from ecommerce.core.embedded_postgres import resolve_database_url
 from ecommerce.core.logging import configure_logging
-from ecommerce.core.metrics import initialise_series, instrument, observe_gateway_request
+from ecommerce.core.metrics import initialise_series, observe_gateway_request
 from ecommerce.core.pg_listener import PgListener
+from ecommerce.core.runtime_sampler import instrument
 from ecommerce.core.security import configure_hashing
 from ecommerce.services import user as user_service
 from ecommerce.services.cart_expiry import run_cart_sweeper

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # The job queue (events, webhooks, e-mail): web workers consume it too unless off.
     worker_in_process: bool = True
     worker_concurrency: Annotated[int, Field(ge=2, le=1000)] = 8
+    # `ecommerce worker` serves GET /metrics and /health/live on this port (0: not at all).
+    worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    worker_metrics_host: str = "127.0.0.1"
     # None: allowed in development, refused in production.
     webhook_allow_private: bool | None = None
     webhook_retry_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0

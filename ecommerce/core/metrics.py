@@ -15,11 +15,9 @@ a dead worker's (``mark_process_dead`` from gunicorn's ``child_exit``).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +33,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 
 if TYPE_CHECKING:
-    from ecommerce.core.database import Database
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -326,6 +324,12 @@ def initialise_series(routes: Iterable[tuple[str, str]]) -> None:
         ORPHAN_CHARGES.labels(reason)
     for state in UNSETTLED_STATES:
         UNSETTLED_AGE.labels(state).set(0)
+    initialise_job_series()
+
+
+def initialise_job_series() -> None:
+    """The series of a process that consumes the job queue (web worker or ``ecommerce
+    worker``): its pool's states, jobs by kind, webhook and e-mail attempts."""
     for state in ("checked_out", "idle", "overflow"):
         DB_POOL_CONNECTIONS.labels(state)
     for kind in JOB_KINDS:
@@ -347,44 +351,6 @@ WEBHOOK_OUTCOMES += ("timeout", "connection_error", "blocked")
 EMAIL_KINDS = ("order_confirmation", "shipping_notice", "password_reset")
 EMAIL_OUTCOMES = ("sent", "logged", "temporary_error", "permanent_error")
 GATEWAY_OUTCOMES = ("success", "declined", "error", "unavailable", "timeout", "cancelled")
-
-
-async def sample_runtime(
-    pool_status: Callable[[], Mapping[str, int]],
-    capacity: int,
-    interval: float = LOOP_LAG_INTERVAL,
-) -> None:
-    """Forever: sleep ``interval``, record how late the loop woke us, refresh pool gauges.
-
-    Each worker sets its own pool gauges here (a scrape reaches only one worker, which
-    cannot read the others' pools); the ``livesum`` mode adds them up.
-    """
-    loop = asyncio.get_running_loop()
-    record_pool_status(pool_status(), capacity)
-    while True:
-        scheduled = loop.time() + interval
-        await asyncio.sleep(interval)
-        observe_loop_lag(loop.time() - scheduled)
-        try:
-            record_pool_status(pool_status(), capacity)
-        except Exception:  # a stale gauge beats a dead sampler (and no more lag samples)
-            logger.exception("could not read the pool status")
-
-
-@contextlib.asynccontextmanager
-async def instrument(database: Database, pool_capacity: int) -> AsyncIterator[None]:
-    """For the lifespan: time pool checkouts and run the runtime sampler until shutdown."""
-    database.acquire_observers.append(observe_db_acquire)
-    sampler = asyncio.create_task(
-        sample_runtime(database.pool_status, pool_capacity), name="metrics-sampler"
-    )
-    try:
-        yield
-    finally:
-        sampler.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sampler
-        database.acquire_observers.remove(observe_db_acquire)
 
 
 def render_latest(accept: str | None) -> tuple[bytes, str]:
