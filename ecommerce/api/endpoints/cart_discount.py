@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
-from ecommerce.api.dependencies import CallerSessionDep, OptionalUser, SettingsDep
-from ecommerce.api.endpoints.carts import WRITE_ERRORS, CartId, IfMatch, tagged
+from ecommerce.api.endpoints.carts import WRITE_ERRORS, CartId, CartWriteDep
 from ecommerce.api.errors import error_responses
 from ecommerce.schemas.cart import CartRead
 from ecommerce.schemas.discount import DiscountCodeApply
@@ -25,18 +24,13 @@ router = APIRouter(prefix="/api/v1/carts", tags=["carts"])
     responses=error_responses(*WRITE_ERRORS),
 )
 async def apply_discount_code(
-    cart_id: CartId,
-    body: DiscountCodeApply,
-    response: Response,
-    session: CallerSessionDep,
-    settings: SettingsDep,
-    viewer: OptionalUser,
-    versions: IfMatch,
+    cart_id: CartId, body: DiscountCodeApply, write: CartWriteDep
 ) -> CartRead:
-    cart = await cart_service.apply_discount_code(
-        session, settings, viewer, cart_id, body.code, versions
+    return write.answer(
+        await cart_service.apply_discount_code(
+            write.session, write.settings, write.viewer, cart_id, body.code, write.versions
+        )
     )
-    return tagged(response, cart)
 
 
 @router.delete(
@@ -45,13 +39,9 @@ async def apply_discount_code(
     summary="Remove the cart's discount code",
     responses=error_responses(*WRITE_ERRORS),
 )
-async def remove_discount_code(
-    cart_id: CartId,
-    response: Response,
-    session: CallerSessionDep,
-    settings: SettingsDep,
-    viewer: OptionalUser,
-    versions: IfMatch,
-) -> CartRead:
-    cart = await cart_service.remove_discount_code(session, settings, viewer, cart_id, versions)
-    return tagged(response, cart)
+async def remove_discount_code(cart_id: CartId, write: CartWriteDep) -> CartRead:
+    return write.answer(
+        await cart_service.remove_discount_code(
+            write.session, write.settings, write.viewer, cart_id, write.versions
+        )
+    )

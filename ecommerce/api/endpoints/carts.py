@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecommerce.api.dependencies import (
     CallerSessionDep,
@@ -17,6 +19,7 @@ from ecommerce.api.dependencies import (
 )
 from ecommerce.api.errors import error_responses
 from ecommerce.api.idempotency import IdempotencyDep
+from ecommerce.core.config import Settings
 from ecommerce.core.errors import (
     Conflict,
     GatewayError,
@@ -30,7 +33,7 @@ from ecommerce.core.errors import (
     PreconditionFailed,
 )
 from ecommerce.core.ids import MAX_ID
-from ecommerce.models import Order
+from ecommerce.models import Order, User
 from ecommerce.schemas.cart import (
     CartCheckout,
     CartLineAdd,
@@ -96,6 +99,34 @@ async def get_if_match(  # async: a plain def is solved in the thread pool
 
 IfMatch = Annotated[cart_service.Versions, Depends(get_if_match)]
 
+
+@dataclass(frozen=True)
+class CartWrite:
+    """What every write to a cart takes: the caller's session, the settings, the caller,
+    the versions ``If-Match`` accepts; ``answer`` tags the written cart with its ETag."""
+
+    session: AsyncSession
+    settings: Settings
+    viewer: User | None
+    versions: cart_service.Versions
+    response: Response
+
+    def answer(self, cart: CartRead) -> CartRead:
+        return tagged(self.response, cart)
+
+
+async def cart_write(
+    response: Response,
+    session: CallerSessionDep,
+    settings: SettingsDep,
+    viewer: OptionalUser,
+    versions: IfMatch,
+) -> CartWrite:
+    return CartWrite(session, settings, viewer, versions, response)
+
+
+CartWriteDep = Annotated[CartWrite, Depends(cart_write)]
+
 READ_ERRORS = (NotAuthenticated, NotFound)
 WRITE_ERRORS = (NotAuthenticated, NotFound, Conflict, PreconditionFailed, InvalidInput)
 
@@ -146,17 +177,12 @@ async def get_cart(
     "A new shipping country that the chosen shipping method does not serve clears it.",
     responses=error_responses(*WRITE_ERRORS),
 )
-async def update_cart(
-    cart_id: CartId,
-    body: CartUpdate,
-    response: Response,
-    session: CallerSessionDep,
-    settings: SettingsDep,
-    viewer: OptionalUser,
-    versions: IfMatch,
-) -> CartRead:
-    cart = await cart_service.update(session, settings, viewer, cart_id, body, versions)
-    return tagged(response, cart)
+async def update_cart(cart_id: CartId, body: CartUpdate, write: CartWriteDep) -> CartRead:
+    return write.answer(
+        await cart_service.update(
+            write.session, write.settings, write.viewer, cart_id, body, write.versions
+        )
+    )
 
 
 @router.post(
@@ -165,17 +191,12 @@ async def update_cart(
     summary="Add a product (to its line, if it has one)",
     responses=error_responses(*WRITE_ERRORS, OutOfStock),
 )
-async def add_cart_line(
-    cart_id: CartId,
-    body: CartLineAdd,
-    response: Response,
-    session: CallerSessionDep,
-    settings: SettingsDep,
-    viewer: OptionalUser,
-    versions: IfMatch,
-) -> CartRead:
-    cart = await cart_service.add_line(session, settings, viewer, cart_id, body, versions)
-    return tagged(response, cart)
+async def add_cart_line(cart_id: CartId, body: CartLineAdd, write: CartWriteDep) -> CartRead:
+    return write.answer(
+        await cart_service.add_line(
+            write.session, write.settings, write.viewer, cart_id, body, write.versions
+        )
+    )
 
 
 @router.patch(
@@ -185,19 +206,19 @@ async def add_cart_line(
     responses=error_responses(*WRITE_ERRORS, OutOfStock),
 )
 async def update_cart_line(
-    cart_id: CartId,
-    line_id: LineId,
-    body: CartLineUpdate,
-    response: Response,
-    session: CallerSessionDep,
-    settings: SettingsDep,
-    viewer: OptionalUser,
-    versions: IfMatch,
+    cart_id: CartId, line_id: LineId, body: CartLineUpdate, write: CartWriteDep
 ) -> CartRead:
-    cart = await cart_service.update_line(
-        session, settings, viewer, cart_id, line_id, body.quantity, versions
+    return write.answer(
+        await cart_service.update_line(
+            write.session,
+            write.settings,
+            write.viewer,
+            cart_id,
+            line_id,
+            body.quantity,
+            write.versions,
+        )
     )
-    return tagged(response, cart)
 
 
 @router.delete(
@@ -206,17 +227,12 @@ async def update_cart_line(
     summary="Remove a line",
     responses=error_responses(*WRITE_ERRORS),
 )
-async def delete_cart_line(
-    cart_id: CartId,
-    line_id: LineId,
-    response: Response,
-    session: CallerSessionDep,
-    settings: SettingsDep,
-    viewer: OptionalUser,
-    versions: IfMatch,
-) -> CartRead:
-    cart = await cart_service.remove_line(session, settings, viewer, cart_id, line_id, versions)
-    return tagged(response, cart)
+async def delete_cart_line(cart_id: CartId, line_id: LineId, write: CartWriteDep) -> CartRead:
+    return write.answer(
+        await cart_service.remove_line(
+            write.session, write.settings, write.viewer, cart_id, line_id, write.versions
+        )
+    )
 
 
 @router.get(
@@ -239,18 +255,13 @@ async def list_shipping_options(
     responses=error_responses(*WRITE_ERRORS),
 )
 async def set_shipping_method(
-    cart_id: CartId,
-    body: ShippingMethodChoice,
-    response: Response,
-    session: CallerSessionDep,
-    settings: SettingsDep,
-    viewer: OptionalUser,
-    versions: IfMatch,
+    cart_id: CartId, body: ShippingMethodChoice, write: CartWriteDep
 ) -> CartRead:
-    cart = await cart_service.choose_shipping(
-        session, settings, viewer, cart_id, body.option_id, versions
+    return write.answer(
+        await cart_service.choose_shipping(
+            write.session, write.settings, write.viewer, cart_id, body.option_id, write.versions
+        )
     )
-    return tagged(response, cart)
 
 
 @router.get(
