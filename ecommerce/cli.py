@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import signal
 import subprocess
@@ -121,10 +122,19 @@ def migrate(_: argparse.Namespace) -> int:
 
 def worker(_: argparse.Namespace) -> int:
     """Consume the job queue (webhooks, e-mails) until SIGTERM or SIGINT."""
+    # Not a gunicorn fleet: its metrics live in its memory and are served by itself
+    # (ECOMMERCE_WORKER_METRICS_PORT). Files in a directory shared with `serve` would mix
+    # its counts into the web workers' scrape (and theirs into its own), and nobody
+    # would clean up after it. Dropped before anything imports prometheus_client.
+    shared_metrics_directory = os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from ecommerce.worker import run_worker
 
     settings = prepare_environment()
     configure_logging(json=settings.json_logs, level=settings.log_level)
+    if shared_metrics_directory:
+        logging.getLogger("ecommerce.worker").info(
+            "PROMETHEUS_MULTIPROC_DIR is ignored: a worker keeps its metrics in memory"
+        )
     run_migrations()
     assert settings.database_url is not None, "prepare_environment() sets the URL"
     asyncio.run(run_worker(settings, settings.database_url))

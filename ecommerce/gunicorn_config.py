@@ -111,7 +111,8 @@ def check_pool_capacity(server: Any, settings: Settings) -> None:
         server.log.warning(problem)
     else:
         server.log.info(
-            "database pools need at most %d of max_connections %d",
+            "workers need at most %d database connections (pools, LISTEN, consumers) "
+            "of max_connections %d",
             server.cfg.workers * connections_per_worker(settings),
             max_connections,
         )

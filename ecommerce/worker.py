@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -79,10 +80,12 @@ async def serving_metrics(settings: Settings) -> AsyncIterator[None]:
         try:
             await web.TCPSite(runner, host, port).start()
         except OSError as error:  # one line, not a stack: the port is taken or not ours
-            raise SystemExit(
+            print(
                 f"configuration error: ECOMMERCE_WORKER_METRICS_PORT: cannot listen on "
-                f"{host}:{port} ({error.strerror or error})"
-            ) from None
+                f"{host}:{port} ({error.strerror or error})",
+                file=sys.stderr,
+            )
+            raise SystemExit(2) from None  # as every other configuration error
         logger.info("worker metrics on http://%s:%s/metrics", host, port)
         yield
     finally:

@@ -19,7 +19,6 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from prometheus_client import (
     REGISTRY,
@@ -31,9 +30,6 @@ from prometheus_client import (
     values,
 )
 from prometheus_client.exposition import choose_encoder
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +53,11 @@ def multiprocess_directory() -> str | None:
 def _value_class_matches_environment() -> None:
     # Had something imported prometheus_client before the launcher exported the
     # directory, every worker would count in memory only and a scrape would show just
-    # one of them. Choose again, as the library would have with the variable set.
-    if multiprocess_directory() and not getattr(values.ValueClass, "_multiprocess", False):
-        logger.warning("%s was set after prometheus_client was imported", MULTIPROC_DIR_ENV)
+    # one of them (or, the variable dropped after the import, write files nobody reads).
+    # Choose again, as the library would have with the environment as it is now.
+    wanted = bool(multiprocess_directory())
+    if wanted != bool(getattr(values.ValueClass, "_multiprocess", False)):
+        logger.warning("%s changed after prometheus_client was imported", MULTIPROC_DIR_ENV)
         values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 

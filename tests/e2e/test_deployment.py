@@ -267,6 +267,12 @@ def test_prometheus_scrapes_every_app_replica(compose: dict[str, Any]) -> None:
     assert discovery["names"] == ["app"] and "app" in compose["services"]
     assert discovery["type"] == "A"
     assert discovery["port"] == APP_PORT
+    [workers] = [j for j in config["scrape_configs"] if j["job_name"] == "ecommerce-worker"]
+    [discovery] = workers["dns_sd_configs"]
+    worker_env = compose["services"]["worker"]["environment"]
+    assert discovery["names"] == ["worker"]
+    assert discovery["port"] == int(worker_env["ECOMMERCE_WORKER_METRICS_PORT"])
+    assert worker_env["ECOMMERCE_WORKER_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 - in its container
     mounts = " ".join(compose["services"]["prometheus"]["volumes"])
     for rule_file in config["rule_files"]:
         assert f":{rule_file}:" in mounts

@@ -83,3 +83,9 @@ def test_a_workers_listen_and_consumer_connections_count_too() -> None:
     assert problem is not None
     assert "need 120 connections" in problem
     assert "+ 1 catalog LISTEN + 1 job consumer" in problem
+    # The cache off: only the consumer's connection beside the pool.
+    no_cache = settings.model_copy(update={"catalog_cache_ttl": 0})
+    problem = pool_capacity_problem(no_cache, workers=10, max_connections=100)
+    assert problem is not None
+    assert "need 110 connections" in problem and "+ 1 job consumer)" in problem
+    assert "LISTEN" not in problem
