@@ -38,6 +38,18 @@ APPLICATION_NAME = "ecommerce"
 AcquireObserver = Callable[[float], None]
 
 
+# What asyncpg raises when a connection is gone (the server stopped or restarted, the
+# network cut, a backend terminated), as opposed to a statement that failed on a live one.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,  # "connection is closed": another task saw it go first
+    asyncpg.PostgresConnectionError,
+    # A connection the server terminated under a statement can leave asyncpg's protocol
+    # mid-operation ("cannot switch to state ..."): it is as dead.
+    asyncpg.InternalClientError,
+)
+
+
 def create_engine(settings: Settings, url: str) -> AsyncEngine:
     """An engine whose every wait has a deadline: connect, pool checkout and statements.
 
@@ -162,14 +174,7 @@ class Database:
             pooled = await conn.get_raw_connection()
             try:
                 yield pooled.driver_connection
-            except (
-                OSError,
-                asyncpg.InterfaceError,
-                asyncpg.PostgresConnectionError,
-                # A connection the server terminated under a statement can leave asyncpg's
-                # protocol mid-operation ("cannot switch to state ..."): it is as dead.
-                asyncpg.InternalClientError,
-            ):
+            except CONNECTION_LOST:
                 pooled.invalidate()
                 raise ServiceUnavailable(
                     "The database connection was lost; retry shortly"

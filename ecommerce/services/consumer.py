@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from ecommerce.core import metrics
 from ecommerce.core.config import Settings
-from ecommerce.core.database import Database
+from ecommerce.core.database import CONNECTION_LOST, Database
 from ecommerce.repositories import job as job_repository
 from ecommerce.services import sweeper
 from ecommerce.services.email_delivery import send_email
@@ -135,9 +135,8 @@ class Consumer:
                 await self._run_once()
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+            except (*CONNECTION_LOST, asyncpg.PostgresError, TimeoutError) as error:
                 # The database is away (or restarting): no stack, it says nothing more.
-                # InterfaceError: asyncpg's "connection is closed" once the server went.
                 logger.warning(
                     "job consumer lost the database (%s); retrying in %.0f s",
                     type(error).__name__,
