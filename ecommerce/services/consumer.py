@@ -37,6 +37,25 @@ from ecommerce.services.webhook_delivery import deliver
 
 logger = logging.getLogger(__name__)
 
+
+class OutageAsWarning(logging.Filter):
+    """pgqueuer logs what stops its manager at ERROR, with a stack, before the consumer
+    sees it. When that is the database going away (a restart, a failover), the consumer
+    says so as a warning and reconnects: an expected outage must not page anyone, so
+    pgqueuer's record becomes one warning line too. Anything else stays an ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.levelno >= logging.ERROR and isinstance(error, CONNECTION_LOST):
+            record.msg = f"{record.getMessage()}: the database is away ({type(error).__name__})"
+            record.args = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_OUTAGE_AS_WARNING = OutageAsWarning()
+
 SWEEP_ENTRYPOINT = "ecommerce.sweep"
 SWEEP_CRON = "* * * * *"  # pgqueuer runs it once a minute across every consumer
 AGE_SAMPLE_INTERVAL = 5.0
@@ -128,6 +147,9 @@ class Consumer:
 
     async def run(self) -> None:
         """Consume until ``stop()``; reconnect after a lost connection."""
+        pgqueuer_logger = logging.getLogger("pgqueuer")
+        if _OUTAGE_AS_WARNING not in pgqueuer_logger.filters:
+            pgqueuer_logger.addFilter(_OUTAGE_AS_WARNING)
         pause = 1.0
         while not self._stop.is_set():
             started = asyncio.get_running_loop().time()
